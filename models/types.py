@@ -1,0 +1,69 @@
+"""Column types and field types shared by the tables and schemas."""
+from __future__ import annotations
+
+import re
+from datetime import datetime, timezone
+from typing import Annotated
+
+from pydantic import AfterValidator, Field
+from sqlalchemy import DateTime, String, TypeDecorator
+
+
+class UTCDateTime(TypeDecorator):
+    """Stores naive UTC (SQLite has no zones) and always hands back aware UTC datetimes."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to a UTC column")
+        value = value.astimezone(timezone.utc)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect):
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=timezone.utc)
+        return value.astimezone(timezone.utc)
+
+
+def utcnow() -> datetime:
+    """The current time, aware, in UTC (the one clock models and services use)."""
+    return datetime.now(timezone.utc)
+
+
+_PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
+
+
+def _normalise_phone(value: str) -> str:
+    match = _PHONE.match(value.replace(" ", "").replace("-", ""))
+    if not match:
+        raise ValueError("请输入 11 位手机号 / must be an 11-digit mainland mobile number starting with 1")
+    return match.group(1)
+
+
+Phone = Annotated[str, AfterValidator(_normalise_phone)]
+Latitude = Annotated[float, Field(ge=-90, le=90)]
+Longitude = Annotated[float, Field(ge=-180, le=180)]
+Name = Annotated[str, Field(min_length=1, max_length=80)]
+
+
+class EnumText(TypeDecorator):
+    """A StrEnum stored as its value in a VARCHAR (adding a member needs no migration of a type)."""
+
+    impl = String(24)
+    cache_ok = True
+
+    def __init__(self, enum_cls, *args, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.enum_cls = enum_cls
+
+    def process_bind_param(self, value, dialect):
+        return None if value is None else self.enum_cls(value).value
+
+    def process_result_value(self, value, dialect):
+        return None if value is None else self.enum_cls(value)

@@ -1,0 +1,41 @@
+"""The REST API under /api/v1: blueprints that parse, call one service and serialise."""
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from flask import Response, jsonify
+from flask_openapi3 import APIBlueprint, Tag
+from pydantic import BaseModel
+
+from models.types import utcnow  # noqa: F401  (re-exported for the route modules)
+
+PREFIX = "/api/v1"
+BEARER = [{"bearer": []}]
+
+
+def blueprint(name: str, tag_zh: str, tag_en: str) -> APIBlueprint:
+    """An API blueprint under /api/v1 with one OpenAPI tag."""
+    return APIBlueprint(name, __name__, url_prefix=PREFIX,
+                        abp_tags=[Tag(name=name, description=f"{tag_zh} / {tag_en}")],
+                        abp_security=BEARER)
+
+
+def reply(value: BaseModel | Sequence[BaseModel] | dict, status: int = 200) -> Response:
+    """Serialise a schema (or a list of them) as JSON with status."""
+    if isinstance(value, BaseModel):
+        body = value.model_dump(mode="json")
+    elif isinstance(value, dict):
+        body = value
+    else:
+        body = [item.model_dump(mode="json") for item in value]
+    response = jsonify(body)
+    response.status_code = status
+    return response
+
+
+def register_api(app) -> None:
+    """Attach every API blueprint to the app."""
+    from server.api import accounts, providers, reference, seniors
+
+    for module in (accounts, reference, seniors, providers):
+        app.register_api(module.api)

@@ -1,0 +1,76 @@
+"""Accounts: register, sign in and out, who am I, and accounts made by an admin."""
+
+from flask import current_app, make_response
+from pydantic import BaseModel
+
+from models.accounts import LoginRequest, LoginResponse, RegisterRequest, StaffCreate, UserEnvelope
+from server import db
+from server.api import blueprint, reply, utcnow
+from server.auth import COOKIE, CSRF_COOKIE, current_user, presented_token
+from server.limits import limiter, login_phone_key
+from server.security import csrf_for
+from server.services import accounts
+
+api = blueprint("accounts", "账号", "Accounts")
+
+
+def _login_phone_limit() -> str:
+    return current_app.config["LINLI_SETTINGS"].login_limit_phone
+
+
+def _login_addr_limit() -> str:
+    return current_app.config["LINLI_SETTINGS"].login_limit_addr
+
+
+class Empty(BaseModel):
+    pass
+
+
+@api.post("/auth/register", responses={201: UserEnvelope}, security=[])
+def register(body: RegisterRequest):
+    """Register as a senior, a family member or a provider."""
+    return reply({"user": accounts.register_user(session=db.session(), data=body).model_dump(mode="json")}, 201)
+
+
+@api.post("/auth/login", responses={200: LoginResponse}, security=[])
+@limiter.limit(_login_addr_limit)
+@limiter.limit(_login_phone_limit, key_func=login_phone_key)
+def login(body: LoginRequest):
+    """Sign in: sets the HttpOnly session cookie and returns the same token as a bearer token."""
+    settings = current_app.config["LINLI_SETTINGS"]
+    session = db.session()
+    token, expires, user = accounts.login(session=session, phone=body.phone, password=body.password,
+                                          now=utcnow(), token_days=settings.token_days)
+    csrf = csrf_for(token, settings.secret_key)
+    response = make_response(reply(LoginResponse(token=token, csrf_token=csrf, expires_at=expires,
+                                                 user=accounts.user_public(session, user))))
+    common = dict(expires=expires, secure=settings.cookie_secure, samesite="Lax", path="/")
+    response.set_cookie(COOKIE, token, httponly=True, **common)
+    response.set_cookie(CSRF_COOKIE, csrf, httponly=False, **common)  # read by the PWA, echoed in a header
+    return response
+
+
+@api.post("/auth/logout", responses={204: Empty})
+def logout():
+    """Sign out: the token is revoked, the cookies cleared."""
+    current_user()
+    token, _ = presented_token()
+    accounts.logout(session=db.session(), token=token, now=utcnow())
+    response = make_response("", 204)
+    response.delete_cookie(COOKIE, path="/")
+    response.delete_cookie(CSRF_COOKIE, path="/")
+    return response
+
+
+@api.get("/me", responses={200: UserEnvelope})
+def me():
+    """The signed-in user."""
+    user = current_user()
+    return reply({"user": accounts.user_public(db.session(), user).model_dump(mode="json")})
+
+
+@api.post("/users", responses={201: UserEnvelope})
+def create_user(body: StaffCreate):
+    """An admin creates any account, staff included."""
+    user = accounts.create_user(session=db.session(), data=body, actor=current_user())
+    return reply({"user": user.model_dump(mode="json")}, 201)

@@ -1,0 +1,146 @@
+"""`linli`: a Flask CLI group over server:create_app."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import click
+from flask import current_app
+from flask.cli import FlaskGroup, with_appcontext
+
+from models.accounts import StaffCreate
+from models.engine import write_session
+from server import create_app, db
+from server.errors import AppError
+
+
+def _engine():
+    return current_app.extensions[db.ENGINE_KEY]
+
+
+def _fail(error: AppError) -> None:
+    raise click.ClickException(f"{error.code}: {error.message}" + (f" {error.details}" if error.details else ""))
+
+
+@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=True)
+def main() -> None:
+    """邻里 Linli — home-and-community care dispatch."""
+
+
+@main.command("serve")
+@click.option("--host", default=None, help="default LINLI_HOST or 127.0.0.1")
+@click.option("--port", default=None, type=int, help="default LINLI_PORT or 5000")
+@click.option("--no-scheduler", is_flag=True, help="leave jobs to a `linli clock` process")
+@with_appcontext
+def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
+    """Serve HTTP + Socket.IO (migrating the database first)."""
+    from server.jobs import start_background
+    from server.migrate import upgrade
+    from server.sockets import socketio
+
+    settings = current_app.config["LINLI_SETTINGS"]
+    upgrade(_engine())
+    if not no_scheduler:
+        start_background(_engine())
+    # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
+    os.environ.pop("FLASK_RUN_FROM_CLI", None)
+    socketio.run(current_app, host=host or settings.host, port=port or settings.port,
+                 allow_unsafe_werkzeug=True, use_reloader=False)
+
+
+@main.command("clock")
+@with_appcontext
+def clock() -> None:
+    """Run the scheduler (exactly one per deployment)."""
+    from server.jobs import run_clock
+
+    run_clock(_engine())
+
+
+@main.group("db")
+def db_group() -> None:
+    """Database schema."""
+
+
+@db_group.command("upgrade")
+@with_appcontext
+def db_upgrade() -> None:
+    """Apply migrations; a new database gets Chenzhou's districts and communities."""
+    from server.migrate import upgrade
+
+    added = upgrade(_engine())
+    click.echo(f"database is up to date ({added} reference communities added)")
+
+
+@main.group("communities")
+def communities_group() -> None:
+    """Districts and communities."""
+
+
+@communities_group.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@with_appcontext
+def communities_import(file: Path) -> None:
+    """Load communities from a CSV (name,district,kind,lat,lon) or GeoJSON file."""
+    from server.services.communities import import_communities
+
+    with write_session(_engine()) as session:
+        try:
+            added = import_communities(session=session, path=file)
+        except AppError as error:
+            _fail(error)
+    click.echo(f"{added} communities added")
+
+
+@main.command("seed-demo")
+@click.option("--seniors", default=2000, show_default=True, type=click.IntRange(1, 200_000))
+@click.option("--providers", default=300, show_default=True, type=click.IntRange(1, 100_000))
+@click.option("--seed", default=2018, show_default=True, type=int)
+@with_appcontext
+def seed_demo(seniors: int, providers: int, seed: int) -> None:
+    """Deterministic Chenzhou demo data (refuses a database that already has seniors)."""
+    from server.migrate import upgrade
+    from server.services.demo import DEMO_PASSWORD, seed_demo as seed_fn
+
+    upgrade(_engine())
+    with write_session(_engine()) as session:
+        try:
+            counts = seed_fn(session=session, seniors=seniors, providers=providers, seed=seed)
+        except AppError as error:
+            _fail(error)
+    click.echo(f"seeded {counts}; demo password: {DEMO_PASSWORD} (see README: Demo logins)")
+
+
+@main.command("create-user")
+@click.option("--role", required=True)
+@click.option("--phone", required=True)
+@click.option("--password", required=True)
+@click.option("--name", default=None)
+@click.option("--community", "communities", multiple=True, type=int, help="community id (staff); repeatable")
+@with_appcontext
+def create_user(role: str, phone: str, password: str, name: str | None, communities: tuple[int, ...]) -> None:
+    """Create an account of any role, staff included."""
+    from pydantic import ValidationError
+
+    from server.services.accounts import create_user as create
+
+    try:
+        data = StaffCreate(role=role, phone=phone, password=password, name=name or phone,
+                           community_ids=list(communities))
+    except ValidationError as exc:
+        raise click.BadParameter("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    with write_session(_engine()) as session:
+        try:
+            user = create(session=session, data=data, actor=None)
+        except AppError as error:
+            _fail(error)
+    click.echo(f"created {user.role} #{user.id} {user.phone}")
+
+
+@main.command("vapid")
+@with_appcontext
+def vapid() -> None:
+    """Print the Web Push public key (made and kept on first use)."""
+    from server.vapid import load_or_create, public_key_b64
+
+    click.echo(public_key_b64(load_or_create(current_app.config["LINLI_SETTINGS"].instance_path)))

@@ -1,0 +1,42 @@
+"""The database session of the current request: read-only for GETs, writing otherwise."""
+from __future__ import annotations
+
+from flask import current_app, g, request
+from sqlalchemy.engine import Engine
+from sqlmodel import Session
+
+from models.engine import read_session, write_session
+
+ENGINE_KEY = "linli.engine"
+
+
+def engine() -> Engine:
+    """The app's engine."""
+    return current_app.extensions[ENGINE_KEY]
+
+
+def session() -> Session:
+    """The request's session, opened on first use and closed at teardown."""
+    if "db_session" not in g:
+        writes = request.method not in ("GET", "HEAD", "OPTIONS") or g.get("db_writes", False)
+        g.db_session = write_session(engine()) if writes else read_session(engine())
+    return g.db_session
+
+
+def writes(view):
+    """Mark a GET view that writes (an audited read), so its session may write."""
+    from functools import wraps
+
+    @wraps(view)
+    def wrapper(*args, **kwargs):
+        g.db_writes = True
+        return view(*args, **kwargs)
+
+    return wrapper
+
+
+def close_session(_exc=None) -> None:
+    """Teardown: roll back anything uncommitted and close."""
+    db = g.pop("db_session", None)
+    if db is not None:
+        db.close()

@@ -1,0 +1,106 @@
+"""Request hooks: body checks, the error shape for every failure, and security headers."""
+from __future__ import annotations
+
+import json
+import logging
+
+from flask import Flask, Response, jsonify, request
+from flask_limiter.errors import RateLimitExceeded
+from pydantic import ValidationError
+from sqlalchemy.exc import OperationalError
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+
+from server.errors import AppError, BadRequest, Busy, Invalid, RateLimited, TooLarge, UnsupportedMedia
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {404: "not_found", 405: "method_not_allowed", 400: "bad_request", 413: "too_large"}
+
+CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; "
+       "img-src 'self' data: blob: https://*.tile.openstreetmap.org; connect-src 'self' ws: wss:; "
+       "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; "
+       "frame-ancestors 'none'; form-action 'self'")
+
+
+def error_response(error: AppError) -> Response:
+    """The contract's error shape for an AppError."""
+    response = jsonify(error.body())
+    response.status_code = error.status
+    for name, value in error.headers.items():
+        response.headers[name] = value
+    return response
+
+
+def validation_error_response(exc: ValidationError) -> Response:
+    """flask-openapi3's hook: a pydantic error becomes 422 with the fields listed."""
+    details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"], "type": e["type"]}
+               for e in exc.errors(include_url=False, include_context=False)]
+    return error_response(Invalid(details=details))
+
+
+def check_body() -> None:
+    """Unsafe API requests with a body must be JSON that parses; too big is 413."""
+    if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not request.path.startswith("/api/"):
+        return
+    data = request.get_data(cache=True)  # raises 413 beyond MAX_CONTENT_LENGTH
+    if not data:
+        return
+    if request.mimetype != "application/json":
+        raise UnsupportedMedia()
+    try:
+        json.loads(data)
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("JSON 无法解析 / The body is not valid JSON", code="invalid_json")
+
+
+def security_headers(response: Response) -> Response:
+    """CSP, nosniff, no framing, a strict referrer policy; API answers are not cached."""
+    headers = response.headers
+    headers.setdefault("Content-Security-Policy", CSP)
+    headers.setdefault("X-Content-Type-Options", "nosniff")
+    headers.setdefault("X-Frame-Options", "DENY")
+    headers.setdefault("Referrer-Policy", "strict-origin-when-cross-origin")
+    headers.setdefault("Permissions-Policy", "geolocation=(self), camera=(), microphone=()")
+    if request.path.startswith("/api/v1"):
+        headers.setdefault("Cache-Control", "no-store")
+    return response
+
+
+def register_error_handlers(app: Flask) -> None:
+    """Map every failure to the error shape: domain errors, HTTP errors, busy DB, the unexpected."""
+    app.register_error_handler(AppError, error_response)
+
+    @app.errorhandler(RateLimitExceeded)
+    def rate_limited(exc: RateLimitExceeded):
+        retry = str(max(1, int(getattr(exc, "retry_after", 0) or 60)))
+        return error_response(RateLimited(headers={"Retry-After": retry}, details={"limit": str(exc.limit.limit)}))
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_exc):
+        return error_response(TooLarge())
+
+    @app.errorhandler(HTTPException)
+    def http_error(exc: HTTPException):
+        if exc.response is not None:  # flask-openapi3 aborts with a ready response
+            return exc.response
+        code = _HTTP_CODES.get(exc.code, "http_error")
+        return error_response(_http_app_error(exc, code))
+
+    @app.errorhandler(OperationalError)
+    def db_busy(exc: OperationalError):
+        if "locked" in str(exc.orig).lower() or "busy" in str(exc.orig).lower():
+            return error_response(Busy(headers={"Retry-After": "1"}))
+        return unexpected(exc)
+
+    @app.errorhandler(Exception)
+    def unexpected(exc: Exception):
+        log.exception("unhandled error")
+        response = error_response(AppError("服务器错误 / Server error", code="server_error"))
+        response.status_code = 500
+        return response
+
+
+def _http_app_error(exc: HTTPException, code: str) -> AppError:
+    error = AppError(exc.description, code=code)
+    error.status = exc.code or 500
+    return error

@@ -1,0 +1,16 @@
+"""Rate limits (Flask-Limiter): memory by default, Redis when LINLI_REDIS_URL is set."""
+from __future__ import annotations
+
+from flask import request
+from flask_limiter import Limiter
+from flask_limiter.util import get_remote_address
+
+limiter = Limiter(key_func=get_remote_address, default_limits=[], headers_enabled=True,
+                  strategy="moving-window")
+
+
+def login_phone_key() -> str:
+    """Key login attempts by the phone number tried, whatever address they come from."""
+    body = request.get_json(silent=True)
+    phone = body.get("phone") if isinstance(body, dict) else None
+    return f"login-phone:{str(phone)[-11:]}" if phone else f"login-addr:{get_remote_address()}"

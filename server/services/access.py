@@ -1,0 +1,126 @@
+"""Who may see and do what with which object: the one place per-object rules live.
+
+An object the caller may not see answers 404 (so ids reveal nothing); one they may see but not
+act on answers 403.
+"""
+from __future__ import annotations
+
+from enum import StrEnum
+
+from sqlmodel import Session, select
+
+from dispatch.catalog import Role
+from models.accounts import StaffCommunity, User
+from models.providers import Organization, Provider
+from models.seniors import FamilyLink, Senior
+from server.errors import Forbidden, NotFound
+
+
+class SeniorAction(StrEnum):
+    READ = "read"
+    EDIT = "edit"
+    BOOK = "book"
+    ASSESS = "assess"
+    LINK_FAMILY = "link_family"
+
+
+class ProviderAction(StrEnum):
+    READ = "read"
+    MANAGE = "manage"  # verify, suspend, blacklist
+
+
+def require_role(user: User, *roles: Role) -> None:
+    """403 unless the user has one of roles."""
+    if user.role not in roles:
+        raise Forbidden()
+
+
+def staff_communities(session: Session, user: User) -> set[int] | None:
+    """The communities a staff member answers for; None means all (admin); empty for others."""
+    if user.role == Role.ADMIN:
+        return None
+    if user.role != Role.CENTER_STAFF:
+        return set()
+    return set(session.exec(select(StaffCommunity.community_id).where(StaffCommunity.user_id == user.id)).all())
+
+
+def in_scope(scope: set[int] | None, community_id: int) -> bool:
+    """True when a community lies in a staff scope (None = everywhere)."""
+    return scope is None or community_id in scope
+
+
+def senior_for(*, session: Session, user: User, senior_id: int, action: SeniorAction) -> Senior:
+    """The senior, if user may do action with them; else 404 (unseen) or 403 (seen, not allowed)."""
+    senior = session.get(Senior, senior_id)
+    if senior is None:
+        raise NotFound()
+    link = _family_link(session, user, senior)
+    if not _may_see_senior(session, user, senior, link):
+        raise NotFound()
+    if not _may_act_on_senior(user, senior, link, action):
+        raise Forbidden()
+    return senior
+
+
+def _family_link(session: Session, user: User, senior: Senior) -> FamilyLink | None:
+    if user.role != Role.FAMILY:
+        return None
+    return session.exec(select(FamilyLink).where(FamilyLink.senior_id == senior.id,
+                                                 FamilyLink.user_id == user.id)).first()
+
+
+def _may_see_senior(session: Session, user: User, senior: Senior, link: FamilyLink | None) -> bool:
+    if user.role == Role.SENIOR:
+        return senior.user_id == user.id
+    if user.role == Role.FAMILY:
+        return link is not None
+    if user.role.is_staff:
+        return in_scope(staff_communities(session, user), senior.community_id)
+    return False
+
+
+def _may_act_on_senior(user: User, senior: Senior, link: FamilyLink | None, action: SeniorAction) -> bool:
+    if user.role.is_staff:
+        return True
+    if action == SeniorAction.READ:
+        return True
+    if user.role == Role.SENIOR:
+        return action in (SeniorAction.EDIT, SeniorAction.BOOK, SeniorAction.LINK_FAMILY)
+    if user.role == Role.FAMILY:
+        return link is not None and link.can_book and action in (SeniorAction.EDIT, SeniorAction.BOOK)
+    return False
+
+
+def provider_for(*, session: Session, user: User, provider_id: int, action: ProviderAction) -> Provider:
+    """The provider, if user may do action with it; else 404 or 403."""
+    provider = session.get(Provider, provider_id)
+    if provider is None or not _may_see_provider(session, user, provider):
+        raise NotFound()
+    if action == ProviderAction.MANAGE and not user.role.is_staff:
+        raise Forbidden()
+    return provider
+
+
+def _may_see_provider(session: Session, user: User, provider: Provider) -> bool:
+    if user.role == Role.PROVIDER:
+        return provider.user_id == user.id
+    if user.role == Role.ORG_ADMIN:
+        if provider.organization_id is None:
+            return False
+        org = session.get(Organization, provider.organization_id)
+        return org is not None and org.admin_user_id == user.id
+    if user.role.is_staff:
+        return in_scope(staff_communities(session, user), provider.community_id)
+    return False
+
+
+def organization_for(*, session: Session, user: User, organization_id: int) -> Organization:
+    """The organization, if user runs it or is staff over its community; else 404."""
+    org = session.get(Organization, organization_id)
+    if org is None:
+        raise NotFound()
+    if user.role == Role.ORG_ADMIN and org.admin_user_id == user.id:
+        return org
+    if user.role.is_staff and in_scope(staff_communities(session, user), org.community_id):
+        return org
+    raise NotFound()

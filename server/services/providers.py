@@ -1,0 +1,149 @@
+"""Providers and their organizations: profiles, verification and sanctions, duty status."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlmodel import Session, select
+
+from dispatch.catalog import ProviderStatus, Role
+from models.accounts import User
+from models.providers import (DutyUpdate, Organization, OrganizationCreate, OrganizationPublic, Provider,
+                              ProviderCreate, ProviderPublic)
+from server.errors import Conflict, Forbidden, field_error
+from server.services import audit
+from server.services.access import (ProviderAction, organization_for, provider_for, require_role,
+                                    staff_communities)
+from server.services.communities import nearest_community
+
+# On-duty positions are kept coarse (3 decimals ≈ 100 m) and overwritten: a place, not a trail.
+DUTY_PRECISION = 3
+
+# What each sanction may follow. Only an admin lifts a blacklisting (see set_provider_status).
+_STATUS_FROM = {
+    ProviderStatus.VERIFIED: {ProviderStatus.PENDING, ProviderStatus.SUSPENDED},
+    ProviderStatus.SUSPENDED: {ProviderStatus.PENDING, ProviderStatus.VERIFIED},
+    ProviderStatus.BLACKLISTED: {ProviderStatus.PENDING, ProviderStatus.VERIFIED, ProviderStatus.SUSPENDED},
+}
+
+
+def create_organization(*, session: Session, user: User, data: OrganizationCreate) -> OrganizationPublic:
+    """Register a service organization (org_admin); it waits for the center's verification."""
+    require_role(user, Role.ORG_ADMIN)
+    if session.exec(select(Organization.id).where(Organization.license_no == data.license_no)).first():
+        raise Conflict("该执照号已登记 / License number already registered", code="license_taken")
+    community = nearest_community(session, data.lat, data.lon)
+    org = Organization(**data.model_dump(), community_id=community.id, admin_user_id=user.id)
+    session.add(org)
+    session.flush()
+    audit.record(session, user, "organization.create", "organization", org.id)
+    session.commit()
+    return OrganizationPublic.model_validate(org, from_attributes=True)
+
+
+def get_organization(*, session: Session, user: User, organization_id: int) -> OrganizationPublic:
+    """One organization, for its admin or the staff over its community."""
+    org = organization_for(session=session, user=user, organization_id=organization_id)
+    return OrganizationPublic.model_validate(org, from_attributes=True)
+
+
+def verify_organization(*, session: Session, user: User, organization_id: int) -> OrganizationPublic:
+    """Center staff verify an organization's registration."""
+    org = organization_for(session=session, user=user, organization_id=organization_id)
+    if not user.role.is_staff:
+        raise Forbidden()
+    org.status = ProviderStatus.VERIFIED
+    session.add(org)
+    audit.record(session, user, "organization.verify", "organization", org.id)
+    session.commit()
+    return OrganizationPublic.model_validate(org, from_attributes=True)
+
+
+def create_provider(*, session: Session, user: User, data: ProviderCreate) -> ProviderPublic:
+    """A provider registers their own profile; it waits for the center's verification."""
+    require_role(user, Role.PROVIDER)
+    if session.exec(select(Provider.id).where(Provider.user_id == user.id)).first():
+        raise Conflict("已有服务人员档案 / You already have a provider profile", code="profile_exists")
+    if data.organization_id is not None:
+        org = session.get(Organization, data.organization_id)
+        if org is None or org.status == ProviderStatus.BLACKLISTED:
+            raise field_error("organization_id", "机构不存在或已列入黑名单 / Unknown or blacklisted organization")
+    community = nearest_community(session, data.base_lat, data.base_lon)
+    provider = Provider(**data.model_dump(mode="json"), user_id=user.id, community_id=community.id)
+    session.add(provider)
+    session.flush()
+    audit.record(session, user, "provider.create", "provider", provider.id)
+    session.commit()
+    return provider_public(provider)
+
+
+def get_provider(*, session: Session, user: User, provider_id: int) -> ProviderPublic:
+    """One provider's profile, for themself, their organization's admin or the staff over them."""
+    return provider_public(provider_for(session=session, user=user, provider_id=provider_id, action=ProviderAction.READ))
+
+
+def list_providers(*, session: Session, user: User, status: ProviderStatus | None = None,
+                   limit: int = 100, offset: int = 0) -> list[ProviderPublic]:
+    """Providers in the caller's view: staff their communities, org admins their organization's."""
+    query = select(Provider)
+    if user.role == Role.PROVIDER:
+        query = query.where(Provider.user_id == user.id)
+    elif user.role == Role.ORG_ADMIN:
+        query = query.join(Organization).where(Organization.admin_user_id == user.id)
+    elif user.role.is_staff:
+        scope = staff_communities(session, user)
+        if scope is not None:
+            query = query.where(Provider.community_id.in_(scope))
+    else:
+        raise Forbidden()
+    if status is not None:
+        query = query.where(Provider.status == status)
+    rows = session.exec(query.order_by(Provider.id).offset(offset).limit(limit)).all()
+    return [provider_public(p) for p in rows]
+
+
+def set_provider_status(*, session: Session, user: User, provider_id: int, status: ProviderStatus,
+                        reason: str | None) -> ProviderPublic:
+    """Verify, suspend or blacklist a provider (staff of its community); sanctions take it off duty."""
+    provider = provider_for(session=session, user=user, provider_id=provider_id, action=ProviderAction.MANAGE)
+    lifting_blacklist = provider.status == ProviderStatus.BLACKLISTED and status == ProviderStatus.VERIFIED
+    if lifting_blacklist and user.role != Role.ADMIN:
+        raise Forbidden("解除黑名单需管理员 / Only an admin lifts a blacklisting", code="admin_only")
+    if provider.status not in _STATUS_FROM[status] and not lifting_blacklist:
+        raise Conflict(f"不能从 {provider.status} 变为 {status} / cannot go from {provider.status} to {status}",
+                       code="invalid_transition")
+    provider.status = status
+    provider.status_reason = reason
+    if status != ProviderStatus.VERIFIED:
+        provider.on_duty, provider.duty_lat, provider.duty_lon = False, None, None
+    session.add(provider)
+    audit.record(session, user, f"provider.{status}", "provider", provider.id, reason=reason)
+    session.commit()
+    return provider_public(provider)
+
+
+def set_duty(*, session: Session, user: User, data: DutyUpdate, now: datetime) -> ProviderPublic:
+    """A verified provider goes on or off duty; the position is coarse and cleared off duty."""
+    require_role(user, Role.PROVIDER)
+    provider = session.exec(select(Provider).where(Provider.user_id == user.id)).first()
+    if provider is None:
+        raise Conflict("请先建立服务人员档案 / Create your provider profile first", code="no_provider_profile")
+    if data.on_duty and provider.status != ProviderStatus.VERIFIED:
+        raise Conflict("审核通过后才能上岗 / You can go on duty once verified", code="provider_not_verified")
+    if (data.lat is None) != (data.lon is None):
+        raise field_error("lat", "lat 与 lon 须同时提供 / give both lat and lon")
+    provider.on_duty = data.on_duty
+    keep = data.on_duty and data.lat is not None
+    provider.duty_lat = round(data.lat, DUTY_PRECISION) if keep else None
+    provider.duty_lon = round(data.lon, DUTY_PRECISION) if keep else None
+    provider.duty_updated_at = now
+    session.add(provider)
+    session.commit()
+    return provider_public(provider)
+
+
+def provider_public(provider: Provider) -> ProviderPublic:
+    """The profile as the API shows it."""
+    rating = round(provider.rating_sum / provider.rating_count, 2) if provider.rating_count else None
+    fields = provider.model_dump(exclude={"rating_sum", "user_id", "duty_lat", "duty_lon", "created_at"})
+    return ProviderPublic(**fields, rating_avg=rating)
+
