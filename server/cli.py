@@ -96,8 +96,9 @@ def communities_import(file: Path) -> None:
 @click.option("--seniors", default=2000, show_default=True, type=click.IntRange(1, 200_000))
 @click.option("--providers", default=300, show_default=True, type=click.IntRange(1, 100_000))
 @click.option("--seed", default=2018, show_default=True, type=int)
+@click.option("--if-empty", is_flag=True, help="do nothing (and succeed) when the database has seniors")
 @with_appcontext
-def seed_demo(seniors: int, providers: int, seed: int) -> None:
+def seed_demo(seniors: int, providers: int, seed: int, if_empty: bool) -> None:
     """Deterministic Chenzhou demo data (refuses a database that already has seniors)."""
     from server.migrate import upgrade
     from server.services.demo import DEMO_PASSWORD, seed_demo as seed_fn
@@ -107,6 +108,9 @@ def seed_demo(seniors: int, providers: int, seed: int) -> None:
         try:
             counts = seed_fn(session=session, seniors=seniors, providers=providers, seed=seed)
         except AppError as error:
+            if if_empty and error.code == "not_empty":
+                click.echo("demo data already present: nothing to do")
+                return
             _fail(error)
     click.echo(f"seeded {counts}; demo password: {DEMO_PASSWORD} (see README: Demo logins)")
 

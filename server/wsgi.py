@@ -1,0 +1,12 @@
+"""The WSGI entry for gunicorn (Procfile `web`): one gevent worker per process, jobs left to `clock`."""
+from gevent import monkey
+
+monkey.patch_all()
+
+from server import create_app  # noqa: E402
+from server.config import Settings  # noqa: E402
+from server.migrate import upgrade  # noqa: E402
+
+settings = Settings.from_env(scheduler=False)
+app = create_app(settings)
+upgrade(app.extensions["linli.engine"])
