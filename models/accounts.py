@@ -8,7 +8,7 @@ from sqlalchemy import Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dispatch.catalog import Role
-from models.types import EnumText, Name, Phone, UTCDateTime, utcnow
+from models.types import EnumText, Id, Name, Phone, UTCDateTime, utcnow
 
 STRICT = ConfigDict(extra="forbid")
 LOCALES = ("zh-CN", "en")
@@ -64,7 +64,7 @@ class StaffCreate(SQLModel):
     password: str = PField(min_length=8, max_length=128)
     name: Name
     role: Role
-    community_ids: list[int] = PField(default_factory=list, max_length=200)
+    community_ids: list[Id] = PField(default_factory=list, max_length=200)
 
 
 class LoginRequest(SQLModel):

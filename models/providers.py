@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from dispatch.catalog import ProviderStatus, ServiceType
 from models.accounts import STRICT
-from models.types import EnumText, Latitude, Longitude, Name, UTCDateTime, utcnow
+from models.types import EnumText, Id, Latitude, Longitude, Name, UTCDateTime, utcnow
 
 OrganizationKind = Literal["company", "nonprofit", "community_center", "clinic", "cooperative"]
 
@@ -51,7 +51,16 @@ class Provider(SQLModel, table=True):
     duty_lat: float | None = None
     duty_lon: float | None = None
     duty_updated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    # The provider counter's value at this row's last dispatch-relevant change (see bump_revision).
+    revision: int = Field(default=0, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+class Counter(SQLModel, table=True):
+    """Named monotonic counters; "provider" versions the dispatch index across processes."""
+
+    name: str = Field(primary_key=True, max_length=40)
+    value: int = 0
 
 
 class OrganizationCreate(SQLModel):
@@ -83,7 +92,7 @@ class ProviderCreate(SQLModel):
     base_lat: Latitude
     base_lon: Longitude
     service_radius_km: float = PField(gt=0, le=50)
-    organization_id: int | None = None
+    organization_id: Id | None = None
     certifications: list[str] = PField(default_factory=list, max_length=20)
 
     @field_validator("services")

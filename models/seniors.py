@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 
 from dispatch.catalog import CareLevel
 from models.accounts import STRICT
-from models.types import EnumText, Latitude, Longitude, Name, Phone, UTCDateTime, utcnow
+from models.types import EnumText, Id, Latitude, Longitude, Name, Phone, UTCDateTime, utcnow
 
 Gender = Literal["male", "female", "other"]
 Address = PField(min_length=2, max_length=200)
@@ -81,7 +81,7 @@ class SeniorCreate(SQLModel):
     birth_year: int = BirthYear
     gender: Gender | None = None
     phone: Phone | None = None
-    community_id: int | None = None
+    community_id: Id | None = None
     living_alone: bool = False
     emergency_contacts: list[EmergencyContact] = PField(default_factory=list, max_length=5)
 
@@ -89,13 +89,13 @@ class SeniorCreate(SQLModel):
 class SeniorUpdate(SQLModel):
     model_config = STRICT
     name: Name | None = None
-    address: str | None = Address
+    address: str | None = PField(default=None, min_length=2, max_length=200)
     lat: Latitude | None = None
     lon: Longitude | None = None
-    birth_year: int | None = BirthYear
+    birth_year: int | None = PField(default=None, ge=1900, le=2030)
     gender: Gender | None = None
     phone: Phone | None = None
-    community_id: int | None = None
+    community_id: Id | None = None
     living_alone: bool | None = None
     emergency_contacts: list[EmergencyContact] | None = PField(default=None, max_length=5)
 

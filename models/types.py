@@ -50,6 +50,10 @@ Phone = Annotated[str, AfterValidator(_normalise_phone)]
 Latitude = Annotated[float, Field(ge=-90, le=90)]
 Longitude = Annotated[float, Field(ge=-180, le=180)]
 Name = Annotated[str, Field(min_length=1, max_length=80)]
+# Ids are 32-bit integer columns on PostgreSQL: a larger number names nothing and must not reach the
+# driver (SQLite raises OverflowError beyond 64 bits), so it is a 422 like any other bad input.
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class EnumText(TypeDecorator):

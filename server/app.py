@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import logging
 
-from flask import send_from_directory
+from flask import abort, send_from_directory
 from flask_openapi3 import Info, OpenAPI
 
 from models.engine import make_engine
@@ -11,9 +11,11 @@ from server import db, hooks
 from server.api import register_api
 from server.config import Settings
 from server.limits import limiter
+from server.services.directory import ProviderDirectory
 from server.sockets import init_sockets
 
 VERSION = "0.1.0"
+DIRECTORY_KEY = "linli.directory"
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/login → token"},
     "cookie": {"type": "apiKey", "in": "cookie", "name": "linli_session"},
@@ -35,6 +37,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> OpenAPI:
                       RATELIMIT_HEADERS_ENABLED=True)
     app.json.ensure_ascii = False
     app.extensions[db.ENGINE_KEY] = engine or make_engine(settings.database_url)
+    app.extensions[DIRECTORY_KEY] = ProviderDirectory()
     limiter.init_app(app)
     app.before_request(hooks.check_body)
     app.after_request(hooks.security_headers)
@@ -56,6 +59,8 @@ def _register_pages(app: OpenAPI) -> None:
         return {"status": "ok"}
 
     def pwa(path: str):
+        if path == "api" or path.startswith("api/"):
+            abort(404)  # an unknown API route is a JSON 404, never the app shell
         root = dist if (dist / "index.html").exists() else fallback
         if not (root / path).is_file():
             path = "index.html"  # client-side routes fall back to the app shell

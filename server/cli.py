@@ -41,7 +41,9 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     settings = current_app.config["LINLI_SETTINGS"]
     upgrade(_engine())
     if not no_scheduler:
-        start_background(_engine())
+        start_background(_engine(), current_app.extensions["linli.directory"],
+                         current_app.extensions["linli.relay"].kick)
+    current_app.extensions["linli.relay"].start()
     # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
     os.environ.pop("FLASK_RUN_FROM_CLI", None)
     socketio.run(current_app, host=host or settings.host, port=port or settings.port,

@@ -28,6 +28,8 @@ class Settings:
     rate_limits_enabled: bool = True
     login_limit_phone: str = "10/minute"
     login_limit_addr: str = "300/minute"
+    booking_limit: str = "120/minute"
+    sos_limit: str = "10/minute"
     scheduler: bool = True
 
     @classmethod

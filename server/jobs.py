@@ -13,7 +13,10 @@ from sqlalchemy.engine import Engine
 
 from models.engine import write_session
 from models.types import utcnow
+from server.services.directory import ProviderDirectory
 from server.services.retention import purge_stale_data
+from server.services.sos import escalate_unacknowledged
+from server.services.sweeper import advance_request, expire_offers, requests_to_advance
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -25,15 +28,40 @@ def run_retention(engine: Engine) -> None:
         log.info("retention: %s", purge_stale_data(session=session, now=utcnow()))
 
 
-def add_jobs(scheduler: BaseScheduler, engine: Engine) -> None:
+SWEEP_SECONDS = 5
+
+
+def run_sweep(engine: Engine, directory: ProviderDirectory, on_commit=None) -> dict:
+    """Every few seconds: expire offers, open next waves or escalate, escalate unanswered SOS."""
+    now = utcnow()
+    with write_session(engine) as session:
+        expired = expire_offers(session=session, now=now)
+    with write_session(engine) as session:
+        ids = requests_to_advance(session=session, now=now)
+    for request_id in ids:  # one transaction each: one request's trouble doesn't hold up the rest
+        with write_session(engine) as session:
+            try:
+                advance_request(session=session, request_id=request_id, directory=directory, now=now)
+            except Exception:
+                log.exception("sweep: request %s", request_id)
+    with write_session(engine) as session:
+        sos = escalate_unacknowledged(session=session, now=now)
+    if on_commit and (expired or ids or sos):
+        on_commit()
+    return {"expired": expired, "advanced": len(ids), "sos_escalated": sos}
+
+
+def add_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory, on_commit=None) -> None:
     """Register every job on scheduler."""
     scheduler.add_job(run_retention, "interval", hours=1, args=[engine], id="retention", replace_existing=True)
+    scheduler.add_job(run_sweep, "interval", seconds=SWEEP_SECONDS, args=[engine, directory, on_commit],
+                      id="sweep", replace_existing=True)
 
 
-def start_background(engine: Engine) -> BackgroundScheduler:
-    """The embedded default: jobs run on a thread of the serving process."""
+def start_background(engine: Engine, directory: ProviderDirectory, on_commit=None) -> BackgroundScheduler:
+    """The embedded default: jobs run on a thread of the serving process (on_commit wakes the relay)."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
-    add_jobs(scheduler, engine)
+    add_jobs(scheduler, engine, directory, on_commit)
     scheduler.start()
     return scheduler
 
@@ -41,5 +69,5 @@ def start_background(engine: Engine) -> BackgroundScheduler:
 def run_clock(engine: Engine) -> None:
     """The scaled-out clock process: exactly one runs the jobs, in the foreground."""
     scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
-    add_jobs(scheduler, engine)
+    add_jobs(scheduler, engine, ProviderDirectory())
     scheduler.start()

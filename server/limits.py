@@ -14,3 +14,17 @@ def login_phone_key() -> str:
     body = request.get_json(silent=True)
     phone = body.get("phone") if isinstance(body, dict) else None
     return f"login-phone:{str(phone)[-11:]}" if phone else f"login-addr:{get_remote_address()}"
+
+
+def user_key() -> str:
+    """Key a limit by the signed-in user (bookings)."""
+    from server.auth import current_user
+
+    return f"user:{current_user().id}"
+
+
+def sos_senior_key() -> str:
+    """Key SOS calls by the senior they are for, whoever presses the button."""
+    body = request.get_json(silent=True)
+    senior = body.get("senior_id") if isinstance(body, dict) else None
+    return f"sos-senior:{senior}" if isinstance(senior, int) else f"sos-addr:{get_remote_address()}"

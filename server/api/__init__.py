@@ -33,9 +33,23 @@ def reply(value: BaseModel | Sequence[BaseModel] | dict, status: int = 200) -> R
     return response
 
 
+def directory():
+    """This process's provider directory (the dispatch geo index)."""
+    from flask import current_app
+
+    return current_app.extensions["linli.directory"]
+
+
+def limit(setting: str):
+    """The current value of a rate-limit setting, for Flask-Limiter's callables."""
+    from flask import current_app
+
+    return lambda: getattr(current_app.config["LINLI_SETTINGS"], setting)
+
+
 def register_api(app) -> None:
     """Attach every API blueprint to the app."""
-    from server.api import accounts, providers, reference, seniors
+    from server.api import accounts, center, providers, reference, requests, safety, seniors
 
-    for module in (accounts, reference, seniors, providers):
+    for module in (accounts, reference, seniors, providers, requests, safety, center):
         app.register_api(module.api)

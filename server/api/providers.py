@@ -5,6 +5,7 @@ from pydantic import BaseModel, Field
 from dispatch.catalog import ProviderStatus
 from models.providers import (DutyUpdate, OrganizationCreate, OrganizationPublic, ProviderCreate, ProviderPublic,
                               StatusChange)
+from models.types import MAX_ID, Id
 from server import db
 from server.api import blueprint, reply, utcnow
 from server.auth import current_user
@@ -14,17 +15,17 @@ api = blueprint("providers", "服务机构与人员", "Providers")
 
 
 class ProviderPath(BaseModel):
-    provider_id: int
+    provider_id: Id
 
 
 class OrganizationPath(BaseModel):
-    organization_id: int
+    organization_id: Id
 
 
 class ProviderQuery(BaseModel):
     status: ProviderStatus | None = None
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 @api.post("/organizations", responses={201: OrganizationPublic})

@@ -4,6 +4,7 @@ from pydantic import BaseModel, Field
 
 from models.seniors import (AssessmentCreate, AssessmentPublic, FamilyLinkCreate, FamilyLinkPublic, SeniorCreate,
                             SeniorPublic, SeniorSummary, SeniorUpdate)
+from models.types import MAX_ID, Id
 from server import db
 from server.api import blueprint, reply
 from server.auth import current_user
@@ -14,13 +15,13 @@ api = blueprint("seniors", "老人", "Seniors")
 
 
 class SeniorPath(BaseModel):
-    senior_id: int
+    senior_id: Id
 
 
 class SeniorQuery(BaseModel):
-    community_id: int | None = None
+    community_id: Id | None = None
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 @api.post("/seniors", responses={201: SeniorPublic})

@@ -124,3 +124,27 @@ def organization_for(*, session: Session, user: User, organization_id: int) -> O
     if user.role.is_staff and in_scope(staff_communities(session, user), org.community_id):
         return org
     raise NotFound()
+
+
+def provider_of(session: Session, user: User) -> Provider | None:
+    """The provider profile behind a provider account."""
+    if user.role != Role.PROVIDER:
+        return None
+    return session.exec(select(Provider).where(Provider.user_id == user.id)).first()
+
+
+def request_for(*, session: Session, user: User, request_id: int, action: SeniorAction):
+    """The request and its senior, if user may do action with it: the senior's side by their rights
+    over the senior, a provider only for a request assigned to them; else 404 or 403."""
+    from models.requests import ServiceRequest  # local: requests are a later layer of the model
+
+    request = session.get(ServiceRequest, request_id)
+    if request is None:
+        raise NotFound()
+    if user.role == Role.PROVIDER:
+        mine = provider_of(session, user)
+        if mine is None or request.provider_id != mine.id:
+            raise NotFound()
+        return request, session.get(Senior, request.senior_id)
+    senior = senior_for(session=session, user=user, senior_id=request.senior_id, action=action)
+    return request, senior

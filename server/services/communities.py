@@ -71,32 +71,44 @@ def import_communities(*, session: Session, path: Path) -> int:
 
 
 def _geojson_rows(text: str) -> list[dict]:
-    data = json.loads(text)
+    try:
+        features = json.loads(text).get("features", [])
+    except (ValueError, AttributeError) as exc:
+        raise Invalid("不是 GeoJSON FeatureCollection / Not a GeoJSON FeatureCollection") from exc
     rows = []
-    for feature in data.get("features", []):
-        geometry = feature.get("geometry") or {}
-        if geometry.get("type") != "Point":
-            raise Invalid("只支持点要素 / Only Point features are supported")
-        lon, lat = geometry["coordinates"][:2]
-        rows.append({**feature.get("properties", {}), "lat": lat, "lon": lon})
+    for number, feature in enumerate(features, start=1):
+        try:
+            geometry = feature.get("geometry") or {}
+            if geometry.get("type") != "Point":
+                raise Invalid("只支持点要素 / Only Point features are supported")
+            lon, lat = geometry["coordinates"][:2]
+            rows.append({**(feature.get("properties") or {}), "lat": lat, "lon": lon})
+        except (KeyError, ValueError, TypeError, AttributeError) as exc:
+            raise Invalid(f"第 {number} 个要素有误 / feature {number} is invalid: {exc}") from exc
     return rows
 
 
 def _add_communities(session: Session, rows: list[dict]) -> int:
+    """Check every row first, then add the new ones: a bad row anywhere adds nothing."""
+    parsed = [_community_row(number, row) for number, row in enumerate(rows, start=1)]
     existing = {(c.district, c.name) for c in session.exec(select(Community)).all()}
     added = 0
-    for number, row in enumerate(rows, start=1):
-        try:
-            community = Community(name=row["name"].strip(), district=row["district"].strip(),
-                                  kind=CommunityKind(row.get("kind", "urban").strip()),
-                                  lat=float(row["lat"]), lon=float(row["lon"]),
-                                  synthetic=str(row.get("synthetic", "")).lower() in ("1", "true", "yes"))
-        except (KeyError, ValueError, AttributeError) as exc:
-            raise Invalid(f"第 {number} 行有误 / row {number} is invalid: {exc}") from exc
-        if not (-90 <= community.lat <= 90 and -180 <= community.lon <= 180):
-            raise Invalid(f"第 {number} 行坐标越界 / row {number}: coordinates out of range")
+    for community in parsed:
         if (community.district, community.name) not in existing:
             existing.add((community.district, community.name))
             session.add(community)
             added += 1
     return added
+
+
+def _community_row(number: int, row: dict) -> Community:
+    try:
+        community = Community(name=row["name"].strip(), district=row["district"].strip(),
+                              kind=CommunityKind(row.get("kind", "urban").strip()),
+                              lat=float(row["lat"]), lon=float(row["lon"]),
+                              synthetic=str(row.get("synthetic", "")).lower() in ("1", "true", "yes"))
+    except (KeyError, ValueError, TypeError, AttributeError) as exc:
+        raise Invalid(f"第 {number} 行有误 / row {number} is invalid: {exc}") from exc
+    if not (-90 <= community.lat <= 90 and -180 <= community.lon <= 180):
+        raise Invalid(f"第 {number} 行坐标越界 / row {number}: coordinates out of range")
+    return community

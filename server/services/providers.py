@@ -14,6 +14,7 @@ from server.services import audit
 from server.services.access import (ProviderAction, organization_for, provider_for, require_role,
                                     staff_communities)
 from server.services.communities import nearest_community
+from server.services.directory import bump_revision
 
 # On-duty positions are kept coarse (3 decimals ≈ 100 m) and overwritten: a place, not a trail.
 DUTY_PRECISION = 3
@@ -71,6 +72,7 @@ def create_provider(*, session: Session, user: User, data: ProviderCreate) -> Pr
     provider = Provider(**data.model_dump(mode="json"), user_id=user.id, community_id=community.id)
     session.add(provider)
     session.flush()
+    bump_revision(session, provider)
     audit.record(session, user, "provider.create", "provider", provider.id)
     session.commit()
     return provider_public(provider)
@@ -115,7 +117,7 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
     provider.status_reason = reason
     if status != ProviderStatus.VERIFIED:
         provider.on_duty, provider.duty_lat, provider.duty_lon = False, None, None
-    session.add(provider)
+    bump_revision(session, provider)
     audit.record(session, user, f"provider.{status}", "provider", provider.id, reason=reason)
     session.commit()
     return provider_public(provider)
@@ -136,7 +138,7 @@ def set_duty(*, session: Session, user: User, data: DutyUpdate, now: datetime) -
     provider.duty_lat = round(data.lat, DUTY_PRECISION) if keep else None
     provider.duty_lon = round(data.lon, DUTY_PRECISION) if keep else None
     provider.duty_updated_at = now
-    session.add(provider)
+    bump_revision(session, provider)
     session.commit()
     return provider_public(provider)
 

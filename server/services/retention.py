@@ -7,6 +7,7 @@ from sqlmodel import Session, delete, select
 
 from models.accounts import AuthToken
 from models.providers import Provider
+from server.services.directory import bump_revision
 
 TOKEN_GRACE = timedelta(days=7)
 DUTY_POSITION_TTL = timedelta(hours=12)
@@ -19,6 +20,6 @@ def purge_stale_data(*, session: Session, now: datetime) -> dict[str, int]:
                                                 Provider.duty_updated_at < now - DUTY_POSITION_TTL)).all()
     for provider in stale:
         provider.duty_lat = provider.duty_lon = None
-        session.add(provider)
+        bump_revision(session, provider)
     session.commit()
     return {"tokens": tokens or 0, "duty_positions": len(stale)}

@@ -81,11 +81,17 @@ def list_seniors(*, session: Session, user: User, community_id: int | None = Non
     return [SeniorSummary.model_validate(s, from_attributes=True) for s in rows]
 
 
+_REQUIRED_FIELDS = ("name", "address", "birth_year", "living_alone", "emergency_contacts", "community_id")
+
+
 def update_senior(*, session: Session, user: User, senior_id: int, data: SeniorUpdate,
                   geocoder: Geocoder) -> SeniorPublic:
     """Change a profile; a new address is geocoded unless a position comes with it."""
     senior = senior_for(session=session, user=user, senior_id=senior_id, action=SeniorAction.EDIT)
     changes = data.model_dump(exclude_unset=True)
+    for name in _REQUIRED_FIELDS:
+        if name in changes and changes[name] is None:  # before geocoding: a null address is no address
+            raise field_error(name, "不能为空 / may not be null")
     if changes.get("community_id") is not None:
         if not user.role.is_staff:
             raise Forbidden("只有工作人员可调整社区 / Only staff may move a senior between communities")
@@ -96,8 +102,6 @@ def update_senior(*, session: Session, user: User, senior_id: int, data: SeniorU
         lat, lon = _position(changes.get("address", senior.address), changes.get("lat"), changes.get("lon"), geocoder)
         changes.update(lat=lat, lon=lon)
     for name, value in changes.items():
-        if value is None and name in ("name", "address", "birth_year", "living_alone", "emergency_contacts", "community_id"):
-            raise field_error(name, "不能为空 / may not be null")
         setattr(senior, name, value)
     senior.updated_at = utcnow()
     session.add(senior)

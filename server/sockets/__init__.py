@@ -3,10 +3,14 @@ from __future__ import annotations
 
 import os
 
+from flask import request
 from flask_socketio import SocketIO
+
+from server.relay import Relay
 
 socketio = SocketIO()
 CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on; external emitters must match
+RELAY_KEY = "linli.relay"
 
 
 def async_mode() -> str:
@@ -15,9 +19,20 @@ def async_mode() -> str:
 
 
 def init_sockets(app, settings) -> None:
-    """Attach Socket.IO to app with the Origin allow-list and the Redis queue if configured."""
+    """Attach Socket.IO to app (Origin allow-list, Redis queue if configured) and its outbox relay."""
+    from server.sockets import handlers  # noqa: F401  (registers the event handlers)
+
     origins = list(settings.allowed_origins) or [f"http://{settings.host}:{settings.port}",
                                                  f"http://localhost:{settings.port}",
                                                  f"http://127.0.0.1:{settings.port}"]
     socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
                       message_queue=settings.redis_url, channel=CHANNEL)
+    relay = Relay(app.extensions["linli.engine"], lambda name, payload, room: socketio.emit(name, payload, to=room))
+    app.extensions[RELAY_KEY] = relay
+
+    @app.after_request
+    def kick_relay(response):
+        # A successful write may have queued events: deliver them now rather than at the next poll.
+        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
+            relay.kick()
+        return response

@@ -1,0 +1,41 @@
+"""Dispatch benchmarks: `python -m bench.dispatch [--quick] [--only SECTION]` from the project root.
+
+Each section is a function (quick: bool) -> str that measures its own baseline in the same run.
+To add one (e.g. booking-to-offer latency over Socket.IO and bookings/s in bench/booking.py),
+write `section(quick)` there and register it in SECTIONS below.
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):
+    # Run as `python bench/dispatch.py`: put the project root first, before bench/ itself,
+    # so `import dispatch` finds the package and not this file.
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench import search  # noqa: E402
+
+SECTIONS: dict[str, Callable[[bool], str]] = {
+    "search": search.section,
+    # "booking": booking.section,  # bench/booking.py, when it exists
+}
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run the chosen sections and print their tables."""
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="fewer queries, for a smoke run")
+    parser.add_argument("--only", action="append", choices=sorted(SECTIONS),
+                        help="run only this section (repeatable)")
+    args = parser.parse_args(argv)
+    for name in args.only or list(SECTIONS):
+        print(SECTIONS[name](args.quick), flush=True)
+        print()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

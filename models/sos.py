@@ -1,0 +1,62 @@
+"""SOS alerts: an elder's call for help, who was alerted, who answered."""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field as PField
+from sqlalchemy import JSON, Column
+from sqlmodel import Field, SQLModel
+
+from models.accounts import STRICT
+from models.types import Latitude, Longitude, UTCDateTime, utcnow
+
+SOS_STATUSES = ("open", "acknowledged", "resolved")
+
+
+class SosAlert(SQLModel, table=True):
+    __tablename__ = "sos_alert"
+    id: int | None = Field(default=None, primary_key=True)
+    senior_id: int = Field(foreign_key="senior.id", index=True)
+    community_id: int = Field(foreign_key="community.id", index=True)
+    status: str = Field(default="open", max_length=16, index=True)
+    lat: float
+    lon: float
+    located_by: str = Field(default="home", max_length=10)  # device | home
+    opened_by: int = Field(foreign_key="user.id")
+    opened_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    responders: list = Field(default_factory=list, sa_column=Column(JSON, nullable=False))
+    acked_by: int | None = Field(default=None, foreign_key="user.id")
+    acked_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    resolved_by: int | None = Field(default=None, foreign_key="user.id")
+    resolved_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    note: str | None = Field(default=None, max_length=500)
+    escalations: int = 0
+    last_escalated_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+
+
+class SosCreate(SQLModel):
+    model_config = STRICT
+    senior_id: int
+    lat: Latitude | None = None
+    lon: Longitude | None = None
+
+
+class SosResolve(SQLModel):
+    model_config = STRICT
+    note: str = PField(min_length=1, max_length=500)
+
+
+class SosPublic(SQLModel):
+    id: int
+    senior_id: int
+    community_id: int
+    status: str
+    lat: float
+    lon: float
+    located_by: str
+    opened_at: datetime
+    acked_at: datetime | None
+    resolved_at: datetime | None
+    note: str | None
+    escalations: int
+    senior_name: str | None = None

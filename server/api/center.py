@@ -1,0 +1,39 @@
+"""The community center's desk: the requests it must handle by hand."""
+from pydantic import BaseModel, Field
+
+from dispatch.lifecycle import RequestStatus
+from models.requests import AssignCreate, RequestPublic
+from server import db
+from server.api import blueprint, reply, utcnow
+from server.auth import current_user
+from server.errors import Forbidden
+from server.services import offers, requests
+
+api = blueprint("center", "社区中心", "Community center")
+
+
+class RequestPath(BaseModel):
+    request_id: int
+
+
+class CenterRequestQuery(BaseModel):
+    status: RequestStatus | None = RequestStatus.ESCALATED
+    limit: int = Field(100, ge=1, le=500)
+    offset: int = Field(0, ge=0)
+
+
+@api.get("/center/requests", responses={200: RequestPublic})
+def list_center_requests(query: CenterRequestQuery):
+    """Requests in the staff's communities (escalated ones by default)."""
+    user = current_user()
+    if not user.role.is_staff:
+        raise Forbidden()
+    return reply(requests.list_requests(session=db.session(), user=user, status=query.status,
+                                        limit=query.limit, offset=query.offset))
+
+
+@api.post("/center/requests/<int:request_id>/assign", responses={200: RequestPublic})
+def assign_request(path: RequestPath, body: AssignCreate):
+    """Assign a provider by hand."""
+    return reply(offers.assign_by_staff(session=db.session(), user=current_user(), request_id=path.request_id,
+                                        provider_id=body.provider_id, now=utcnow()))

@@ -1,0 +1,116 @@
+"""The process's view of providers for dispatch: a geo index kept current from the database.
+
+Each process holds its own GeoIndex. Every dispatch-relevant provider change bumps the "provider"
+counter in the same transaction and stamps the row with it, so any process brings its index up to
+date by reading the counter (one tiny query) and reloading only rows with a newer revision.
+Eligibility is always re-checked on fresh rows, so the index only has to never miss a candidate.
+"""
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable
+from datetime import datetime
+
+from sqlalchemy import func, update
+from sqlmodel import Session, select
+
+from dispatch.catalog import ProviderStatus, ServiceType
+from dispatch.geo import GeoIndex, IndexEntry
+from dispatch.lifecycle import RequestStatus, VISIT_STATUSES
+from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
+from models.providers import Counter, Provider
+from models.requests import ServiceRequest
+
+COUNTER = "provider"
+
+
+def bump_revision(session: Session, provider: Provider) -> None:
+    """Stamp provider with a new revision so every process's index picks the change up."""
+    value = session.exec(update(Counter).where(Counter.name == COUNTER)
+                         .values(value=Counter.value + 1).returning(Counter.value)).first()
+    if value is None:
+        session.add(Counter(name=COUNTER, value=1))
+        session.flush()
+        value = (1,)
+    provider.revision = value[0]
+    session.add(provider)
+
+
+def index_entry(p: Provider, now: datetime) -> IndexEntry | None:
+    """Where the index should find p: its fresh on-duty position, else its base; None if never eligible."""
+    if p.status != ProviderStatus.VERIFIED:
+        return None
+    fresh = p.on_duty and p.duty_lat is not None and p.duty_updated_at and now - p.duty_updated_at <= DUTY_FRESH_FOR
+    lat, lon = (p.duty_lat, p.duty_lon) if fresh else (p.base_lat, p.base_lon)
+    return IndexEntry(provider_id=p.id, services=frozenset(ServiceType(s) for s in p.services),
+                      lat=lat, lon=lon, radius_km=p.service_radius_km)
+
+
+class ProviderDirectory:
+    """A GeoIndex of verified providers plus the loading of fresh snapshots for a short list."""
+
+    def __init__(self) -> None:
+        self.index = GeoIndex.build([])
+        self._seen = -1
+        self._lock = threading.Lock()
+
+    def refresh(self, session: Session, now: datetime) -> None:
+        """Bring the index up to date with the database (cheap when nothing changed)."""
+        current = session.exec(select(Counter.value).where(Counter.name == COUNTER)).first() or 0
+        if current == self._seen:
+            return
+        with self._lock:
+            if current == self._seen:
+                return
+            rows = session.exec(select(Provider).where(Provider.revision > self._seen)).all() \
+                if self._seen >= 0 else session.exec(select(Provider)).all()
+            for p in rows:
+                entry = index_entry(p, now)
+                if entry is None:
+                    self.index.remove(p.id)
+                else:
+                    self.index.upsert(entry)
+            self._seen = max([current] + [p.revision for p in rows])
+
+    def candidates(self, session: Session, service_type: ServiceType, lat: float, lon: float,
+                   now: datetime, *, limit: int | None = None) -> list[int]:
+        """Ids of providers of service_type whose radius covers the point, nearest first (the
+        nearest `limit` of them when given)."""
+        self.refresh(session, now)
+        return [pid for pid, _km in self.index.candidates(service_type, lat, lon, limit=limit)]
+
+
+def snapshots(session: Session, ids: Iterable[int]) -> dict[int, ProviderSnapshot]:
+    """Fresh matching snapshots for ids: standing, position, load and committed visit times."""
+    ids = list(ids)
+    if not ids:
+        return {}
+    providers = session.exec(select(Provider).where(Provider.id.in_(ids))).all()
+    visits = session.exec(select(ServiceRequest.provider_id, ServiceRequest.scheduled_start,
+                                 ServiceRequest.scheduled_end)
+                          .where(ServiceRequest.provider_id.in_(ids),
+                                 ServiceRequest.status.in_([s.value for s in VISIT_STATUSES]))).all()
+    busy: dict[int, list] = {}
+    for pid, start, end in visits:
+        busy.setdefault(pid, []).append((start, end))
+    return {p.id: snapshot(p, busy.get(p.id, [])) for p in providers}
+
+
+def snapshot(p: Provider, busy: list) -> ProviderSnapshot:
+    """One provider row as the matching domain sees it."""
+    return ProviderSnapshot(
+        id=p.id, status=ProviderStatus(p.status), services=frozenset(ServiceType(s) for s in p.services),
+        base_lat=p.base_lat, base_lon=p.base_lon, service_radius_km=p.service_radius_km, on_duty=p.on_duty,
+        duty_lat=p.duty_lat, duty_lon=p.duty_lon, duty_updated_at=p.duty_updated_at,
+        rating_avg=(p.rating_sum / p.rating_count) if p.rating_count else None, rating_count=p.rating_count,
+        credit_score=p.credit_score, certifications=frozenset(p.certifications), active_load=len(busy),
+        busy=tuple(busy))
+
+
+def past_visits(session: Session, senior_id: int, ids: Iterable[int]) -> dict[int, int]:
+    """How many completed visits each provider has made to this senior (continuity of care)."""
+    rows = session.exec(select(ServiceRequest.provider_id, func.count())
+                        .where(ServiceRequest.senior_id == senior_id, ServiceRequest.provider_id.in_(list(ids)),
+                               ServiceRequest.status == RequestStatus.COMPLETED.value)
+                        .group_by(ServiceRequest.provider_id)).all()
+    return {pid: n for pid, n in rows}

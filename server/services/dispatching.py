@@ -1,0 +1,123 @@
+"""Finding providers for a request: rank the nearby eligible ones, offer in waves, else escalate."""
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from sqlmodel import Session, select
+
+from dispatch.catalog import CareLevel
+from dispatch.lifecycle import OfferStatus, RequestStatus
+from dispatch.matching import RequestSpec, rank
+from dispatch.offers import WavePolicy, plan_wave
+from dispatch.visits import coarse_area
+from models.providers import Provider
+from models.requests import Offer, OfferPublic, ServiceRequest
+from models.seniors import Senior
+from server.services import events
+from server.services.directory import ProviderDirectory, past_visits, snapshots
+from server.services.lifecycle import event_view, move
+
+# A scheduled visit is offered this long before it starts (plans materialise 14 days ahead).
+DISPATCH_HORIZON = timedelta(hours=48)
+POLICY = WavePolicy()
+# Providers ranked per wave: the nearest covering ones (the list widens when too few are eligible).
+SHORT_LIST = 32
+
+
+def is_due(request: ServiceRequest, now: datetime) -> bool:
+    """Whether a request should be offered now."""
+    return request.asap or request.scheduled_start - now <= DISPATCH_HORIZON
+
+
+def spec_for(request: ServiceRequest, senior: Senior) -> RequestSpec:
+    """The matching domain's view of a request."""
+    return RequestSpec(id=request.id, senior_id=senior.id, service_type=request.service_type,
+                       lat=senior.lat, lon=senior.lon, start=request.scheduled_start, end=request.scheduled_end,
+                       asap=request.asap, care_level=CareLevel(senior.care_level) if senior.care_level else None)
+
+
+def open_next_wave(session: Session, request: ServiceRequest, *, directory: ProviderDirectory,
+                   now: datetime, actor_id: int | None = None) -> list[Offer]:
+    """Offer the request to the next wave of ranked providers, or escalate it to the center.
+
+    Writes offers and their events; the caller commits.
+    """
+    senior = session.get(Senior, request.senior_id)
+    offered = set(session.exec(select(Offer.provider_id).where(Offer.request_id == request.id)).all())
+    ranked = _short_list(session, request, senior, offered, directory=directory, now=now)
+    decision = plan_wave(ranked, already_offered=offered, wave_number=request.wave + 1,
+                         priority=request.priority, now=now, asap=request.asap, policy=POLICY)
+    if decision.escalate:
+        escalate(session, request, now=now, reason=decision.reason, actor_id=actor_id)
+        return []
+    if request.status != RequestStatus.OFFERING:
+        move(session, request, RequestStatus.OFFERING, now=now, actor_id=actor_id, note=decision.reason)
+    request.wave += 1
+    request.first_offer_at = request.first_offer_at or now
+    by_id = {c.provider_id: c for c in ranked}
+    offers = [Offer(request_id=request.id, provider_id=pid, wave=request.wave, score=round(by_id[pid].score, 2),
+                    distance_km=round(by_id[pid].distance_km, 2), created_at=now, expires_at=decision.expires_at,
+                    reasons=[{**vars(r), "points": round(r.points, 1)} for r in by_id[pid].reasons])
+              for pid in decision.provider_ids]
+    session.add_all(offers)
+    session.add(request)
+    session.flush()
+    _announce_offers(session, request, senior, offers)
+    return offers
+
+
+def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], *,
+                directory: ProviderDirectory, now: datetime) -> list:
+    """Rank the nearest covering providers; widen the list while too few new eligible ones remain."""
+    spec = spec_for(request, senior)
+    needed = POLICY.wave_size(request.wave + 1, request.priority)
+    limit = SHORT_LIST
+    while True:
+        ids = directory.candidates(session, request.service_type, senior.lat, senior.lon, now, limit=limit)
+        history = past_visits(session, senior.id, ids) if ids else {}
+        ranked = rank(spec, snapshots(session, ids).values(), now=now, history=history)
+        if len(ids) < limit or sum(c.provider_id not in offered for c in ranked) >= needed:
+            return ranked
+        limit *= 4
+
+
+def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list[Offer]) -> None:
+    users = dict(session.exec(select(Provider.id, Provider.user_id)
+                              .where(Provider.id.in_([o.provider_id for o in offers]))).all())
+    for offer in offers:
+        payload = offer_view(offer, request, senior).model_dump(mode="json")
+        events.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})
+    events.request_changed(session, request, event_view(request))
+
+
+def escalate(session: Session, request: ServiceRequest, *, now: datetime, reason: str,
+             actor_id: int | None = None) -> None:
+    """Hand the request to the community's staff (status escalated); its open offers are withdrawn."""
+    withdraw_open_offers(session, request, now=now, reason="escalated")
+    move(session, request, RequestStatus.ESCALATED, now=now, actor_id=actor_id, note=reason)
+    request.escalated_at = now
+    session.add(request)
+    events.request_changed(session, request, event_view(request))
+
+
+def withdraw_open_offers(session: Session, request: ServiceRequest, *, now: datetime, reason: str,
+                         keep_offer_id: int | None = None) -> None:
+    """Withdraw every offer of request still waiting, telling each provider why."""
+    rows = session.exec(select(Offer, Provider.user_id).join(Provider, Provider.id == Offer.provider_id)
+                        .where(Offer.request_id == request.id, Offer.status == OfferStatus.OFFERED.value)).all()
+    for offer, user_id in rows:
+        if offer.id == keep_offer_id:
+            continue
+        offer.status = OfferStatus.WITHDRAWN
+        offer.responded_at = now
+        session.add(offer)
+        events.add_user_event(session, user_id, "offer_withdrawn", {"offer_id": offer.id, "reason": reason})
+
+
+def offer_view(offer: Offer, request: ServiceRequest, senior: Senior, community_name: str | None = None) -> OfferPublic:
+    """An offer as the provider sees it before accepting: distance and a ~1 km area, no address."""
+    lat, lon = coarse_area(senior.lat, senior.lon)
+    return OfferPublic(id=offer.id, request_id=request.id, service_type=request.service_type, status=offer.status,
+                       distance_km=offer.distance_km, expires_at=offer.expires_at,
+                       scheduled_start=request.scheduled_start, duration_minutes=request.duration_minutes,
+                       area={"lat": lat, "lon": lon, "community": community_name}, reasons=offer.reasons)

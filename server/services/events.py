@@ -1,0 +1,51 @@
+"""The outbox: events written in the same transaction as the change they report.
+
+Each event is addressed to one user or to one community's staff; the relay emits it after commit
+and a reconnecting client replays it by event id. Payloads carry no address or phone: clients
+re-fetch what they are allowed to see.
+"""
+from __future__ import annotations
+
+from sqlmodel import Session, select
+
+from models.events import Event
+from models.providers import Provider
+from models.requests import ServiceRequest
+from models.seniors import FamilyLink, Senior
+
+
+def add_user_event(session: Session, user_id: int, type_: str, payload: dict) -> None:
+    """Queue an event for one user."""
+    session.add(Event(type=type_, user_id=user_id, payload=payload))
+
+
+def add_community_event(session: Session, community_id: int, type_: str, payload: dict) -> None:
+    """Queue an event for the staff of one community."""
+    session.add(Event(type=type_, community_id=community_id, payload=payload))
+
+
+def senior_side_users(session: Session, senior: Senior) -> set[int]:
+    """The senior's own account and every linked family member."""
+    users = set(session.exec(select(FamilyLink.user_id).where(FamilyLink.senior_id == senior.id)).all())
+    if senior.user_id:
+        users.add(senior.user_id)
+    return users
+
+
+def provider_user(session: Session, provider_id: int | None) -> int | None:
+    """The account behind a provider."""
+    if provider_id is None:
+        return None
+    return session.exec(select(Provider.user_id).where(Provider.id == provider_id)).first()
+
+
+def request_changed(session: Session, request: ServiceRequest, payload: dict, *,
+                    extra_users: tuple[int | None, ...] = ()) -> None:
+    """Tell the senior's side, the booker, the assigned provider and the community's staff."""
+    senior = session.get(Senior, request.senior_id)
+    users = senior_side_users(session, senior) | {request.created_by, provider_user(session, request.provider_id)}
+    users |= set(extra_users)
+    for user_id in sorted(u for u in users if u is not None):
+        add_user_event(session, user_id, "request_updated", {"request": payload})
+    add_community_event(session, request.community_id, "request_updated", {"request": payload})
+    add_community_event(session, request.community_id, "dashboard_updated", {"community_id": request.community_id})

@@ -1,0 +1,19 @@
+"""A smoke test so the benchmark keeps working: tiny sizes, real sanity checks inside."""
+from bench.search import format_rows, make_queries, run_search_bench
+from bench.synthetic import make_points, make_providers
+
+
+def test_synthetic_data_is_deterministic_and_around_chenzhou():
+    a, b = make_providers(300, seed=4), make_providers(300, seed=4)
+    assert a == b and a != make_providers(300, seed=5)
+    assert all(24.5 < e.lat < 27.5 and 111.8 < e.lon < 114.6 and 3 <= e.radius_km <= 10 for e in a)
+    assert all(1 <= len(e.services) <= 3 for e in a)
+    assert make_points(50, seed=9) == make_points(50, seed=9)
+    assert make_queries(20, seed=3) == make_queries(20, seed=3)
+
+
+def test_search_bench_runs_and_agrees_with_the_naive_scan():
+    row = run_search_bench(400, n_queries=60, n_naive=3)
+    assert row["n_naive"] == 3 and row["naive_candidates"] > 0
+    assert row["index_p50_us"] > 0 and row["ratio_p50"] > 1
+    assert "goal at 400" in format_rows([row])
