@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from dispatch.catalog import ServiceType
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.accounts import STRICT
-from models.types import EnumText, Latitude, Longitude, UTCDateTime, utcnow
+from models.types import ClientDateTime, EnumText, Latitude, Longitude, UTCDateTime, utcnow
 
 
 def _when(nullable: bool = True, index: bool = False):
@@ -97,7 +97,7 @@ class RequestCreate(SQLModel):
     model_config = STRICT
     senior_id: int
     service_type: ServiceType
-    scheduled_start: datetime | None = None
+    scheduled_start: ClientDateTime | None = None
     duration_minutes: int = PField(60, ge=15, le=480)
     notes: str | None = PField(default=None, max_length=500)
 

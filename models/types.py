@@ -1,9 +1,11 @@
 """Column types and field types shared by the tables and schemas."""
 from __future__ import annotations
 
+import os
 import re
 from datetime import datetime, timezone
 from typing import Annotated
+from zoneinfo import ZoneInfo
 
 from pydantic import AfterValidator, Field
 from sqlalchemy import DateTime, String, TypeDecorator
@@ -35,6 +37,19 @@ def utcnow() -> datetime:
     """The current time, aware, in UTC (the one clock models and services use)."""
     return datetime.now(timezone.utc)
 
+
+def local_zone() -> ZoneInfo:
+    """The zone naive input is read in and times are shown in (LINLI_TIMEZONE, Asia/Shanghai)."""
+    return ZoneInfo(os.environ.get("LINLI_TIMEZONE") or "Asia/Shanghai")
+
+
+def _aware(value: datetime) -> datetime:
+    value = value.replace(tzinfo=local_zone()) if value.tzinfo is None else value
+    return value.astimezone(timezone.utc)
+
+
+# A time from a client: naive input is read as local (Asia/Shanghai) time, per API.md.
+ClientDateTime = Annotated[datetime, AfterValidator(_aware)]
 
 _PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 

@@ -10,7 +10,7 @@ from pydantic import ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
-from server.errors import AppError, BadRequest, Busy, Invalid, RateLimited, TooLarge, UnsupportedMedia
+from server.errors import AppError, BadRequest, Busy, Invalid, RateLimited, TooLarge, UnsupportedMedia, field_error
 
 log = logging.getLogger(__name__)
 
@@ -48,9 +48,30 @@ def check_body() -> None:
     if request.mimetype != "application/json":
         raise UnsupportedMedia()
     try:
-        json.loads(data)
-    except (ValueError, UnicodeDecodeError):
+        body = json.loads(data)
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested thousands deep
         raise BadRequest("JSON 无法解析 / The body is not valid JSON", code="invalid_json")
+    field = _field_with_nul(body)
+    if field is not None:  # PostgreSQL text cannot hold NUL: refuse it here rather than fail at INSERT
+        raise field_error(field, "不能含有 NUL 字符 / must not contain NUL (U+0000) characters")
+
+
+def _field_with_nul(body) -> str | None:
+    """The dotted path of the first string (key or value) in body holding U+0000, if any."""
+    stack = [((), body)]
+    while stack:  # iterative: bodies may nest deeper than Python's recursion limit
+        path, value = stack.pop()
+        if isinstance(value, str):
+            if "\x00" in value:
+                return ".".join(map(str, path)) or "body"
+        elif isinstance(value, dict):
+            for key, item in value.items():
+                if "\x00" in key:
+                    return ".".join(map(str, path + (key.replace("\x00", "\\u0000"),)))
+                stack.append((path + (key,), item))
+        elif isinstance(value, list):
+            stack.extend((path + (index,), item) for index, item in enumerate(value))
+    return None
 
 
 def security_headers(response: Response) -> Response:

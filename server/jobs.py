@@ -69,5 +69,5 @@ def start_background(engine: Engine, directory: ProviderDirectory, on_commit=Non
 def run_clock(engine: Engine) -> None:
     """The scaled-out clock process: exactly one runs the jobs, in the foreground."""
     scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
-    add_jobs(scheduler, engine, ProviderDirectory())
+    add_jobs(scheduler, engine, ProviderDirectory(engine))
     scheduler.start()

@@ -39,6 +39,7 @@ class Relay:
         self._emit = emit  # emit(event_name, payload, room)
         self._poll = poll_seconds
         self._wake = threading.Event()
+        self._stopping = threading.Event()
         self._started = False
         self._start_lock = threading.Lock()
         self._drain_lock = threading.Lock()  # replay and relay take turns, so a replay comes first
@@ -55,10 +56,17 @@ class Relay:
                 threading.Thread(target=self._run, name="linli-relay", daemon=True).start()
                 self._started = True
 
+    def stop(self) -> None:
+        """Stop the loop (tests, shutdown); emits already claimed are finished first."""
+        self._stopping.set()
+        self._wake.set()
+
     def _run(self) -> None:
-        while True:
+        while not self._stopping.is_set():
             self._wake.wait(self._poll)
             self._wake.clear()
+            if self._stopping.is_set():
+                return
             try:
                 while self.drain() == BATCH:
                     pass
@@ -71,28 +79,46 @@ class Relay:
             if session.exec(select(Event.id).where(Event.relayed_at.is_(None)).limit(1)).first() is None:
                 return 0
         with self._drain_lock:
-            with write_session(self._engine) as session:
-                ids = session.exec(select(Event.id).where(Event.relayed_at.is_(None))
-                                   .order_by(Event.id).limit(BATCH)).all()
-                claimed = session.exec(update(Event).where(Event.id.in_(ids), Event.relayed_at.is_(None))
-                                       .values(relayed_at=utcnow()).returning(Event.id)).all()
-                rows = session.exec(select(Event).where(Event.id.in_([c[0] for c in claimed]))
-                                    .order_by(Event.id)).all()
-                session.commit()
-            for event in rows:
-                self._emit(event.type, wire(event), room_of(event))
+            return self._claim_and_emit()
+
+    def _claim_and_emit(self) -> int:
+        """drain() with _drain_lock held."""
+        with write_session(self._engine) as session:
+            ids = session.exec(select(Event.id).where(Event.relayed_at.is_(None))
+                               .order_by(Event.id).limit(BATCH)).all()
+            if not ids:
+                return 0
+            claimed = session.exec(update(Event).where(Event.id.in_(ids), Event.relayed_at.is_(None))
+                                   .values(relayed_at=utcnow()).returning(Event.id)).all()
+            rows = session.exec(select(Event).where(Event.id.in_([c[0] for c in claimed]))
+                                .order_by(Event.id)).all()
+            session.commit()
+        for event in rows:
+            self._emit(event.type, wire(event), room_of(event))
         return len(rows)
 
-    def replay(self, user_id: int, communities: set[int] | None, after: int, send) -> int:
-        """Send (via send(name, payload)) every event for this user after event id `after`, in order."""
-        with self._drain_lock, read_session(self._engine) as session:
-            query = select(Event).where(Event.id > after)
-            mine = Event.user_id == user_id
-            if communities is None:
-                query = query.where(mine | Event.community_id.is_not(None))
-            else:
-                query = query.where(mine | Event.community_id.in_(communities or {-1}))
-            rows = session.exec(query.order_by(Event.id).limit(5000)).all()
+    def replay(self, user_id: int, communities: set[int] | None, after: int, send, join=None) -> int:
+        """Send (via send(name, payload)) every event for this user after event id `after`, in order.
+
+        join() (the caller joining its rooms) runs here, while this process's relay is held off:
+        pending events are emitted first (to the clients already in the rooms), then the caller
+        joins, then gets every relayed event it missed. So in this process nothing is both replayed
+        and delivered live, and nothing committed before the replay comes after it. (Another
+        process's emit crossing a replay may still arrive twice: clients drop repeated event_ids.)
+        """
+        with self._drain_lock:
+            while self._claim_and_emit() == BATCH:
+                pass
+            if join is not None:
+                join()
+            with read_session(self._engine) as session:
+                query = select(Event).where(Event.id > after, Event.relayed_at.is_not(None))
+                mine = Event.user_id == user_id
+                if communities is None:
+                    query = query.where(mine | Event.community_id.is_not(None))
+                else:
+                    query = query.where(mine | Event.community_id.in_(communities or {-1}))
+                rows = session.exec(query.order_by(Event.id).limit(5000)).all()
             for event in rows:
                 send(event.type, wire(event))
         return len(rows)

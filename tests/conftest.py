@@ -5,12 +5,15 @@ PostgreSQL is skipped only when unreachable outside CI; in CI (CI=true) unreacha
 from __future__ import annotations
 
 import os
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 
 import pytest
 from sqlalchemy import text
 
-from models.engine import make_engine, write_session
+from models.engine import make_engine, read_session, write_session
 from server.config import Settings
 from server.migrate import upgrade
 
@@ -52,11 +55,20 @@ def pg_schema_url():
     admin.dispose()
 
 
+_TEMPLATE: dict[str, Path] = {}
+
+
 def sqlite_engine(tmp_path):
-    """A migrated SQLite file database (WAL needs a file)."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    upgrade(engine)
-    return engine
+    """A migrated SQLite file database (WAL needs a file): a copy of one migrated per session."""
+    if "path" not in _TEMPLATE:
+        folder = Path(tempfile.mkdtemp(prefix="linli-template-"))
+        template = make_engine(f"sqlite:///{folder / 'template.db'}")
+        upgrade(template)
+        template.dispose()  # closing the last connection checkpoints the WAL into the file
+        _TEMPLATE["path"] = folder / "template.db"
+    target = tmp_path / "test.db"
+    shutil.copyfile(_TEMPLATE["path"], target)
+    return make_engine(f"sqlite:///{target}")
 
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
@@ -101,7 +113,9 @@ def app(tmp_path, engine):
     """The app on a fresh SQLite database."""
     from server import create_app
 
-    return create_app(test_settings(tmp_path), engine=engine)
+    app = create_app(test_settings(tmp_path), engine=engine)
+    yield app
+    app.extensions["linli.relay"].stop()
 
 
 @pytest.fixture
@@ -111,6 +125,19 @@ def client(app):
 
 @pytest.fixture
 def session(engine):
-    """A session on the app's database, for arranging data and checking what changed."""
-    with write_session(engine) as session:
+    """A session on the app's database, for arranging data and checking what changed.
+
+    It begins deferred, so under WAL its reads never block the app's writers; WAL reads see a
+    snapshot, so call session.rollback() before re-reading what the app changed since.
+    """
+    with read_session(engine) as session:
         yield session
+
+
+@pytest.fixture
+def fresh(engine):
+    """Open a new session on the app's database, to see what requests committed:
+    `with fresh() as s: ...` (the `session` fixture would hold SQLite's write lock once it reads)."""
+    from models.engine import read_session
+
+    return lambda: read_session(engine)

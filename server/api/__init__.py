@@ -13,11 +13,12 @@ PREFIX = "/api/v1"
 BEARER = [{"bearer": []}]
 
 
-def blueprint(name: str, tag_zh: str, tag_en: str) -> APIBlueprint:
-    """An API blueprint under /api/v1 with one OpenAPI tag."""
+def blueprint(name: str, tag_zh: str, tag_en: str, *, signed_in: bool = True) -> APIBlueprint:
+    """An API blueprint under /api/v1 with one OpenAPI tag; signed_in=False documents no security
+    (flask-openapi3 adds a blueprint's security to every route's, so a route cannot opt out)."""
     return APIBlueprint(name, __name__, url_prefix=PREFIX,
                         abp_tags=[Tag(name=name, description=f"{tag_zh} / {tag_en}")],
-                        abp_security=BEARER)
+                        abp_security=BEARER if signed_in else None)
 
 
 def reply(value: BaseModel | Sequence[BaseModel] | dict, status: int = 200) -> Response:

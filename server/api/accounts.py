@@ -5,13 +5,13 @@ from pydantic import BaseModel
 
 from models.accounts import LoginRequest, LoginResponse, RegisterRequest, StaffCreate, UserEnvelope
 from server import db
-from server.api import blueprint, reply, utcnow
+from server.api import BEARER, blueprint, reply, utcnow
 from server.auth import COOKIE, CSRF_COOKIE, current_user, presented_token
 from server.limits import limiter, login_phone_key
 from server.security import csrf_for
 from server.services import accounts
 
-api = blueprint("accounts", "账号", "Accounts")
+api = blueprint("accounts", "账号", "Accounts", signed_in=False)  # register and login are public; the rest declare BEARER
 
 
 def _login_phone_limit() -> str:
@@ -26,13 +26,13 @@ class Empty(BaseModel):
     pass
 
 
-@api.post("/auth/register", responses={201: UserEnvelope}, security=[])
+@api.post("/auth/register", responses={201: UserEnvelope})
 def register(body: RegisterRequest):
     """Register as a senior, a family member or a provider."""
     return reply({"user": accounts.register_user(session=db.session(), data=body).model_dump(mode="json")}, 201)
 
 
-@api.post("/auth/login", responses={200: LoginResponse}, security=[])
+@api.post("/auth/login", responses={200: LoginResponse})
 @limiter.limit(_login_addr_limit)
 @limiter.limit(_login_phone_limit, key_func=login_phone_key)
 def login(body: LoginRequest):
@@ -50,7 +50,7 @@ def login(body: LoginRequest):
     return response
 
 
-@api.post("/auth/logout", responses={204: Empty})
+@api.post("/auth/logout", responses={204: Empty}, security=BEARER)
 def logout():
     """Sign out: the token is revoked, the cookies cleared."""
     current_user()
@@ -62,14 +62,14 @@ def logout():
     return response
 
 
-@api.get("/me", responses={200: UserEnvelope})
+@api.get("/me", responses={200: UserEnvelope}, security=BEARER)
 def me():
     """The signed-in user."""
     user = current_user()
     return reply({"user": accounts.user_public(db.session(), user).model_dump(mode="json")})
 
 
-@api.post("/users", responses={201: UserEnvelope})
+@api.post("/users", responses={201: UserEnvelope}, security=BEARER)
 def create_user(body: StaffCreate):
     """An admin creates any account, staff included."""
     user = accounts.create_user(session=db.session(), data=body, actor=current_user())

@@ -7,7 +7,7 @@ from models.providers import (DutyUpdate, OrganizationCreate, OrganizationPublic
                               StatusChange)
 from models.types import MAX_ID, Id
 from server import db
-from server.api import blueprint, reply, utcnow
+from server.api import blueprint, directory, reply, utcnow
 from server.auth import current_user
 from server.services import providers
 
@@ -76,11 +76,13 @@ def get_provider(path: ProviderPath):
 def _status_route(status: ProviderStatus, needs_reason: bool):
     def change(path: ProviderPath, body: StatusChange):
         return reply(providers.set_provider_status(session=db.session(), user=current_user(),
-                                                   provider_id=path.provider_id, status=status, reason=body.reason))
+                                                   provider_id=path.provider_id, status=status, reason=body.reason,
+                                                   directory=directory(), now=utcnow()))
 
     def verify(path: ProviderPath):
         return reply(providers.set_provider_status(session=db.session(), user=current_user(),
-                                                   provider_id=path.provider_id, status=status, reason=None))
+                                                   provider_id=path.provider_id, status=status, reason=None,
+                                                   directory=directory(), now=utcnow()))
 
     view = change if needs_reason else verify
     view.__name__ = f"provider_{status.value}"

@@ -12,12 +12,14 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from sqlalchemy import func, update
+from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, ServiceType
 from dispatch.geo import GeoIndex, IndexEntry
 from dispatch.lifecycle import RequestStatus, VISIT_STATUSES
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
+from models.engine import read_session
 from models.providers import Counter, Provider
 from models.requests import ServiceRequest
 
@@ -49,13 +51,21 @@ def index_entry(p: Provider, now: datetime) -> IndexEntry | None:
 class ProviderDirectory:
     """A GeoIndex of verified providers plus the loading of fresh snapshots for a short list."""
 
-    def __init__(self) -> None:
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
         self.index = GeoIndex.build([])
         self._seen = -1
         self._lock = threading.Lock()
 
-    def refresh(self, session: Session, now: datetime) -> None:
-        """Bring the index up to date with the database (cheap when nothing changed)."""
+    def refresh(self, now: datetime) -> None:
+        """Bring the index up to date with committed data (cheap when nothing changed).
+
+        It reads through its own session: an uncommitted change must never reach the shared index.
+        """
+        with read_session(self._engine) as session:
+            self._refresh(session, now)
+
+    def _refresh(self, session: Session, now: datetime) -> None:
         current = session.exec(select(Counter.value).where(Counter.name == COUNTER)).first() or 0
         if current == self._seen:
             return
@@ -72,11 +82,11 @@ class ProviderDirectory:
                     self.index.upsert(entry)
             self._seen = max([current] + [p.revision for p in rows])
 
-    def candidates(self, session: Session, service_type: ServiceType, lat: float, lon: float,
-                   now: datetime, *, limit: int | None = None) -> list[int]:
+    def candidates(self, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
+                   limit: int | None = None) -> list[int]:
         """Ids of providers of service_type whose radius covers the point, nearest first (the
         nearest `limit` of them when given)."""
-        self.refresh(session, now)
+        self.refresh(now)
         return [pid for pid, _km in self.index.candidates(service_type, lat, lon, limit=limit)]
 
 

@@ -43,7 +43,10 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
     Writes offers and their events; the caller commits.
     """
     senior = session.get(Senior, request.senior_id)
-    offered = set(session.exec(select(Offer.provider_id).where(Offer.request_id == request.id)).all())
+    prior = {o.provider_id: o for o in session.exec(select(Offer).where(Offer.request_id == request.id)).all()}
+    # A withdrawn offer was not the provider's choice (someone else took it, the request was
+    # escalated): they may be asked again. Declined, expired and accepted ones are not.
+    offered = {pid for pid, o in prior.items() if o.status != OfferStatus.WITHDRAWN}
     ranked = _short_list(session, request, senior, offered, directory=directory, now=now)
     decision = plan_wave(ranked, already_offered=offered, wave_number=request.wave + 1,
                          priority=request.priority, now=now, asap=request.asap, policy=POLICY)
@@ -55,10 +58,14 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
     request.wave += 1
     request.first_offer_at = request.first_offer_at or now
     by_id = {c.provider_id: c for c in ranked}
-    offers = [Offer(request_id=request.id, provider_id=pid, wave=request.wave, score=round(by_id[pid].score, 2),
-                    distance_km=round(by_id[pid].distance_km, 2), created_at=now, expires_at=decision.expires_at,
-                    reasons=[{**vars(r), "points": round(r.points, 1)} for r in by_id[pid].reasons])
-              for pid in decision.provider_ids]
+    offers = []
+    for pid in decision.provider_ids:
+        offer = prior.get(pid) or Offer(request_id=request.id, provider_id=pid)
+        offer.sqlmodel_update(dict(
+            wave=request.wave, status=OfferStatus.OFFERED, score=round(by_id[pid].score, 2),
+            distance_km=round(by_id[pid].distance_km, 2), created_at=now, expires_at=decision.expires_at,
+            responded_at=None, reasons=[{**vars(r), "points": round(r.points, 1)} for r in by_id[pid].reasons]))
+        offers.append(offer)
     session.add_all(offers)
     session.add(request)
     session.flush()
@@ -73,7 +80,7 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
     needed = POLICY.wave_size(request.wave + 1, request.priority)
     limit = SHORT_LIST
     while True:
-        ids = directory.candidates(session, request.service_type, senior.lat, senior.lon, now, limit=limit)
+        ids = directory.candidates(request.service_type, senior.lat, senior.lon, now, limit=limit)
         history = past_visits(session, senior.id, ids) if ids else {}
         ranked = rank(spec, snapshots(session, ids).values(), now=now, history=history)
         if len(ids) < limit or sum(c.provider_id not in offered for c in ranked) >= needed:

@@ -6,15 +6,19 @@ from datetime import datetime
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, Role
+from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.accounts import User
+from models.requests import Offer, ServiceRequest
+from models.types import utcnow
 from models.providers import (DutyUpdate, Organization, OrganizationCreate, OrganizationPublic, Provider,
                               ProviderCreate, ProviderPublic)
 from server.errors import Conflict, Forbidden, field_error
-from server.services import audit
+from server.services import audit, events
 from server.services.access import (ProviderAction, organization_for, provider_for, require_role,
                                     staff_communities)
 from server.services.communities import nearest_community
-from server.services.directory import bump_revision
+from server.services.directory import ProviderDirectory, bump_revision
+from server.services.requests import release_visit
 
 # On-duty positions are kept coarse (3 decimals ≈ 100 m) and overwritten: a place, not a trail.
 DUTY_PRECISION = 3
@@ -104,8 +108,10 @@ def list_providers(*, session: Session, user: User, status: ProviderStatus | Non
 
 
 def set_provider_status(*, session: Session, user: User, provider_id: int, status: ProviderStatus,
-                        reason: str | None) -> ProviderPublic:
-    """Verify, suspend or blacklist a provider (staff of its community); sanctions take it off duty."""
+                        reason: str | None, directory: ProviderDirectory | None = None,
+                        now: datetime | None = None) -> ProviderPublic:
+    """Verify, suspend or blacklist a provider (staff of its community). A sanction takes them off
+    duty, withdraws their open offers and sends their accepted visits back to dispatch."""
     provider = provider_for(session=session, user=user, provider_id=provider_id, action=ProviderAction.MANAGE)
     lifting_blacklist = provider.status == ProviderStatus.BLACKLISTED and status == ProviderStatus.VERIFIED
     if lifting_blacklist and user.role != Role.ADMIN:
@@ -119,8 +125,27 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
         provider.on_duty, provider.duty_lat, provider.duty_lon = False, None, None
     bump_revision(session, provider)
     audit.record(session, user, f"provider.{status}", "provider", provider.id, reason=reason)
+    if status in (ProviderStatus.SUSPENDED, ProviderStatus.BLACKLISTED):
+        _hand_back_work(session, provider, now=now or utcnow(), actor_id=user.id,
+                        directory=directory or ProviderDirectory(session.get_bind()))
     session.commit()
     return provider_public(provider)
+
+
+def _hand_back_work(session: Session, provider: Provider, *, now: datetime, actor_id: int,
+                    directory: ProviderDirectory) -> None:
+    """Withdraw a sanctioned provider's open offers and re-dispatch their visits not yet begun."""
+    for offer in session.exec(select(Offer).where(Offer.provider_id == provider.id,
+                                                  Offer.status == OfferStatus.OFFERED.value)).all():
+        offer.status, offer.responded_at = OfferStatus.WITHDRAWN, now
+        session.add(offer)
+        events.add_user_event(session, provider.user_id, "offer_withdrawn",
+                              {"offer_id": offer.id, "reason": "provider_sanctioned"})
+    for request in session.exec(select(ServiceRequest).where(
+            ServiceRequest.provider_id == provider.id,
+            ServiceRequest.status.in_([RequestStatus.ASSIGNED.value, RequestStatus.EN_ROUTE.value]))).all():
+        release_visit(session, request, now=now, actor_id=actor_id, reason="provider_sanctioned",
+                      directory=directory)
 
 
 def set_duty(*, session: Session, user: User, data: DutyUpdate, now: datetime) -> ProviderPublic:

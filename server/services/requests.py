@@ -30,8 +30,6 @@ def create_request(*, session: Session, user: User, data: RequestCreate, directo
     staff); an as-soon-as-possible or soon-due request is offered to its first wave at once."""
     senior = senior_for(session=session, user=user, senior_id=data.senior_id, action=SeniorAction.BOOK)
     start = data.scheduled_start
-    if start is not None and start.tzinfo is None:
-        raise field_error("scheduled_start", "时间须带时区 / the time needs an offset")
     if start is not None and not (now - PAST_TOLERANCE <= start <= now + MAX_AHEAD):
         raise field_error("scheduled_start", "须在 90 天内的将来 / must be in the next 90 days")
     start = start or now
@@ -120,7 +118,7 @@ def release_visit(session: Session, request: ServiceRequest, *, now: datetime, a
                              else func.greatest(0, Provider.credit_score - penalty)))
     for offer in session.exec(select(Offer).where(Offer.request_id == request.id,
                                                   Offer.provider_id == provider.id)).all():
-        offer.status, offer.responded_at = OfferStatus.WITHDRAWN, now
+        offer.status, offer.responded_at = OfferStatus.DECLINED, now  # their choice: not asked again
         session.add(offer)
     request.provider_id, request.assigned_at, request.wave = None, None, 0
     move(session, request, RequestStatus.OFFERING, now=now, actor_id=actor_id, note=reason)

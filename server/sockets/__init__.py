@@ -22,9 +22,16 @@ def init_sockets(app, settings) -> None:
     """Attach Socket.IO to app (Origin allow-list, Redis queue if configured) and its outbox relay."""
     from server.sockets import handlers  # noqa: F401  (registers the event handlers)
 
-    origins = list(settings.allowed_origins) or [f"http://{settings.host}:{settings.port}",
-                                                 f"http://localhost:{settings.port}",
-                                                 f"http://127.0.0.1:{settings.port}"]
+    defaults = {f"http://{settings.host}:{settings.port}", f"http://localhost:{settings.port}",
+                f"http://127.0.0.1:{settings.port}"}
+
+    def same_origin(origin, environ) -> bool:
+        # `linli serve --port` (or a proxy) may serve on another port than settings.port: the page's
+        # own origin (scheme://Host of this handshake) is always allowed, never any other site.
+        here = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
+        return origin in defaults or origin == here
+
+    origins = list(settings.allowed_origins) or same_origin
     socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
                       message_queue=settings.redis_url, channel=CHANNEL)
     relay = Relay(app.extensions["linli.engine"], lambda name, payload, room: socketio.emit(name, payload, to=room))

@@ -43,12 +43,18 @@ def on_connect(auth=None):
     if user is None:
         raise ConnectionRefusedError("unauthorized")
     scope, rooms = scopes
-    join_room(f"user:{user.id}")
-    for community_id in sorted(rooms):
-        join_room(f"community:{community_id}")
+
+    def join() -> None:
+        join_room(f"user:{user.id}")
+        for community_id in sorted(rooms):
+            join_room(f"community:{community_id}")
+
     last = (auth or {}).get("last_event_id") if isinstance(auth, dict) else None
     if isinstance(last, int) and not isinstance(last, bool) and last >= 0:
+        # The rooms are joined inside the replay, so no event is both replayed and relayed live.
         relay = current_app.extensions["linli.relay"]
         relay.replay(user.id, scope if user.role.is_staff else set(), last,
-                     lambda name, payload: emit(name, payload))
+                     lambda name, payload: emit(name, payload), join=join)
+    else:
+        join()
     emit("ready", {"user_id": user.id, "role": str(user.role)})
