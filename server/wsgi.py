@@ -10,3 +10,5 @@ from server.migrate import upgrade  # noqa: E402
 settings = Settings.from_env(scheduler=False)
 app = create_app(settings)
 upgrade(app.extensions["linli.engine"])
+# Deliver events from the start, including those the clock process writes while no request comes in.
+app.extensions["linli.relay"].start()
