@@ -2,7 +2,7 @@
 
 Each section is a function (quick: bool) -> str that measures its own baseline in the same run.
 To add one (e.g. booking-to-offer latency over Socket.IO and bookings/s in bench/booking.py),
-write `section(quick)` there and register it in SECTIONS below.
+write `section(quick)` there; bench/booking.py is picked up automatically when present.
 """
 from __future__ import annotations
 
@@ -20,8 +20,15 @@ from bench import search  # noqa: E402
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
-    # "booking": booking.section,  # bench/booking.py, when it exists
 }
+
+try:  # bench/booking.py (booking-to-offer latency, bookings/s) registers itself once it exists
+    import bench.booking as booking  # noqa: E402
+except ModuleNotFoundError as exc:
+    if exc.name != "bench.booking":  # booking.py exists but something it imports is missing
+        raise
+else:
+    SECTIONS["booking"] = booking.section
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -59,7 +59,12 @@ def unit_xyz(lats, lons) -> np.ndarray:
     return np.column_stack((cos_phi * np.cos(lam), cos_phi * np.sin(lam), np.sin(phi)))
 
 
-_CHORD_SLACK = 1e-12  # far above float rounding of chords (~1e-15), far below a millimetre (1.6e-10)
+# Every distance the index reports is the tree's own, so the short list and the full query rank
+# with the very same numbers. The relative slack only guards the kd-tree's pruning against
+# rounding at a cut: far above float error (~1e-16), far below any distance that matters.
+_SLACK = 1e-12
+_FIRST_K_PER_ANSWER = 2  # the nearest 2N hold N covering providers for ~99% of Chenzhou queries
+_MIN_FIRST_K = 16
 
 
 def _point_xyz(lat: float, lon: float) -> tuple[float, float, float]:
@@ -92,16 +97,16 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
 class ProviderIndex:
     """An immutable cKDTree snapshot of providers' base positions and service radii."""
 
-    __slots__ = ("_ids", "_xyz", "_chord_radii", "_max_chord", "_tree")
+    __slots__ = ("_ids", "_reach", "_bound", "_tree")
 
     def __init__(self, ids: np.ndarray, xyz: np.ndarray, radii_km: np.ndarray):
         self._ids = ids
-        self._xyz = xyz
-        # Radii compared as chords, so the filter needs no trigonometry per hit.
-        self._chord_radii = chord_for_km(radii_km)
-        self._max_chord = float(self._chord_radii.max()) if len(ids) else 0.0
+        # Radii compared as chords, so the filter needs no trigonometry per hit. One extra slot
+        # that covers nothing answers the tree's "no neighbour" index, len(ids).
+        self._reach = np.append(chord_for_km(radii_km), -np.inf)
+        self._bound = _bound(float(self._reach[:-1].max())) if len(ids) else 0.0
         self._tree = cKDTree(xyz) if len(ids) else None
-        for a in (self._ids, self._xyz, self._chord_radii):
+        for a in (self._ids, self._reach):
             a.setflags(write=False)
 
     @classmethod
@@ -126,68 +131,68 @@ class ProviderIndex:
             return np.empty(0, np.int64), np.empty(0)
         q = _point_xyz(lat, lon)
         own = radius_km is None
-        reach = self._max_chord if own else float(chord_for_km(radius_km))
+        reach = self._reach if own else float(chord_for_km(radius_km))
+        bound = self._bound if own else _bound(reach)
         if limit is None:
-            idx = self._ball(q, reach)
-            chord = self._chords(idx, q)
+            chord, idx = self._everything(q, reach, bound)
         else:
-            idx, chord = self._knn(q, reach, limit, own)
-        if own:
-            keep = chord <= self._chord_radii[idx]
-            idx, chord = idx[keep], chord[keep]
-        order = np.argsort(chord)
-        idx, chord = idx[order], chord[order]
-        if len(chord) > 1 and (chord[1:] == chord[:-1]).any():
+            first_k = _FIRST_K_PER_ANSWER * limit if own else limit + 1
+            chord, idx = self._short_list(q, reach, bound, limit, max(first_k, _MIN_FIRST_K))
+        if len(chord) > 1 and np.count_nonzero(chord[1:] == chord[:-1]):
             # Rare exact ties: order them by id so results never depend on the tree's layout.
             order = np.lexsort((self._ids[idx], chord))
-            idx, chord = idx[order], chord[order]
-        if limit is not None:
-            idx, chord = idx[:limit], chord[:limit]
+            chord, idx = chord[order], idx[order]
+        chord, idx = chord[:limit], idx[:limit]
         return self._ids[idx], (2.0 * EARTH_RADIUS_KM) * np.arcsin(np.minimum(chord * 0.5, 1.0))
 
-    def _chords(self, idx: np.ndarray, q: tuple[float, float, float]) -> np.ndarray:
-        # |a-b|^2 = 2 - 2 a.b on the unit sphere: one mat-vec instead of a subtraction and a norm.
-        # Rounding costs at most ~10 cm near zero distance, far below any radius that matters.
-        # Both query paths measure with this one formula, so a limited answer is always a prefix
-        # of the full one.
-        return np.sqrt(np.maximum(2.0 - 2.0 * (self._xyz[idx] @ q), 0.0))
+    def _knn(self, q: tuple[float, float, float], reach, bound: float,
+             k: int) -> tuple[np.ndarray, np.ndarray, float]:
+        # The k nearest within bound, nearest first, less those out of reach (an array: each
+        # provider's own radius; a float: one radius for all), and the k-th distance (inf: fewer).
+        chord, idx = self._tree.query(q, k=max(k, 2), distance_upper_bound=bound)
+        keep = chord <= (reach[idx] if isinstance(reach, np.ndarray) else reach)
+        return chord[keep], idx[keep], chord[-1]
 
-    def _ball(self, q: tuple[float, float, float], reach: float) -> np.ndarray:
-        hits = self._tree.query_ball_point(q, reach)
-        return np.fromiter(hits, dtype=np.intp, count=len(hits))
-
-    def _knn(self, q: tuple[float, float, float], reach: float, limit: int,
-             own_radius: bool) -> tuple[np.ndarray, np.ndarray]:
+    def _short_list(self, q: tuple[float, float, float], reach, bound: float, limit: int,
+                    k: int) -> tuple[np.ndarray, np.ndarray]:
         # The nearest providers usually cover the point, so ask for a few more than limit and
         # widen only when too many of them have a smaller radius than their distance.
-        n = len(self._ids)
-        k = min(n, max(2 * limit, 16) if own_radius else limit + 1)
-        bound = float(np.nextafter(reach, np.inf))  # the tree's bound is strict; ball queries are not
-        while True:
-            tree_chord, idx = self._tree.query(q, k=k, distance_upper_bound=bound)
-            found = np.atleast_1d(idx) < n
-            tree_chord, idx = np.atleast_1d(tree_chord)[found], np.atleast_1d(idx)[found]
-            chord = self._chords(idx, q)
-            if len(idx) < k or k == n:  # everything within reach is in hand
-                return idx, chord
-            wanted = np.sort(chord[chord <= self._chord_radii[idx]] if own_radius else chord)
-            # Stop only when the limit-th answer is clearly nearer than anything not fetched, so
-            # ties at the cut are all in hand (and ordered by id), whatever the rounding.
-            if len(wanted) >= limit and wanted[limit - 1] < tree_chord[-1] - _CHORD_SLACK:
-                return idx, chord
-            k = min(n, 4 * k)
+        while k < len(self._ids):
+            chord, idx, kth = self._knn(q, reach, bound, k)
+            # Done when everything within bound is in hand, or when the limit-th answer is
+            # clearly nearer than anything not fetched, so ties at the cut are all in hand.
+            if kth == math.inf or (len(chord) >= limit and chord[limit - 1] < kth * (1.0 - _SLACK)):
+                return chord, idx
+            k *= 4
+        return self._everything(q, reach, bound)
+
+    def _everything(self, q: tuple[float, float, float], reach,
+                    bound: float) -> tuple[np.ndarray, np.ndarray]:
+        # Count the ball, then fetch it with distances from the same k-nearest search the short
+        # list uses, so a short list is always a prefix of this answer, to the last bit.
+        k = int(self._tree.query_ball_point(q, bound, return_length=True)) + 1
+        while True:  # the ball's count and the k-nearest bound may round apart at the very edge
+            chord, idx, kth = self._knn(q, reach, bound, k)
+            if kth == math.inf or k >= len(self._ids):
+                return chord, idx
+            k *= 2
 
     def query(self, lat: float, lon: float, radius_km: float | None = None, *,
               limit: int | None = None) -> list[tuple[int, float]]:
-        """(provider_id, great-circle km) nearest first: with radius_km None, providers whose own
-        service radius covers the point; otherwise every provider within radius_km. With a limit,
-        only the nearest `limit` of those."""
+        """(provider_id, great-circle km) nearest first of providers whose own radius covers the point
+        (radius_km: of all within it); limit=N gives the short list dispatch uses, exactly the first N
+        of the full answer but fast, while the full query (no limit) is for callers needing every one."""
         ids, km = self.query_arrays(lat, lon, radius_km, limit=limit)
         return list(zip(ids.tolist(), km.tolist()))
 
     def nearest(self, lat: float, lon: float, k: int, max_km: float) -> list[tuple[int, float]]:
         """Up to k (provider_id, km) nearest first within max_km, ignoring service radii."""
         return self.query(lat, lon, max_km, limit=k)
+
+
+def _bound(reach: float) -> float:
+    # The tree's distance_upper_bound is strict; a hair above reach keeps everything at reach.
+    return math.nextafter(reach * (1.0 + _SLACK), math.inf)
 
 
 # --- the live index ---------------------------------------------------------------------------
@@ -273,7 +278,7 @@ class GeoIndex:
     def candidates(self, service_type: ServiceType, lat: float, lon: float, *,
                    limit: int | None = None) -> list[tuple[int, float]]:
         """(provider_id, km) nearest first of providers of this type whose radius covers the point;
-        with a limit, only the nearest `limit` of them."""
+        limit=N: the short list of the nearest N (fast; see ProviderIndex.query), else all of them."""
         return self.for_service(service_type).query(lat, lon, limit=limit)
 
     def nearest(self, service_type: ServiceType | None, lat: float, lon: float, k: int,

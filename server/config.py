@@ -31,6 +31,7 @@ class Settings:
     booking_limit: str = "120/minute"
     sos_limit: str = "10/minute"
     scheduler: bool = True
+    index_warm: str = "background"  # a new process dispatches from SQL while its geo index loads
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":

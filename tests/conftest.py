@@ -95,7 +95,7 @@ def db_session(request, tmp_path):
 
 def test_settings(tmp_path, **overrides) -> Settings:
     """Settings for a test app: its own instance folder, rate limits off unless asked for."""
-    values = dict(rate_limits_enabled=False, secret_key="test-secret", port=5000)
+    values = dict(rate_limits_enabled=False, secret_key="test-secret", port=5000, index_warm="sync")
     values.update(overrides)
     return Settings.from_env({"LINLI_INSTANCE_PATH": str(tmp_path / "instance")}, **values)
 

@@ -11,12 +11,13 @@ import threading
 from collections.abc import Iterable
 from datetime import datetime
 
-from sqlalchemy import func, update
+import numpy as np
+from sqlalchemy import and_, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, ServiceType
-from dispatch.geo import GeoIndex, IndexEntry
+from dispatch.geo import GeoIndex, IndexEntry, bounding_box, great_circle_km_many
 from dispatch.lifecycle import RequestStatus, VISIT_STATUSES
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
@@ -49,13 +50,31 @@ def index_entry(p: Provider, now: datetime) -> IndexEntry | None:
 
 
 class ProviderDirectory:
-    """A GeoIndex of verified providers plus the loading of fresh snapshots for a short list."""
+    """A GeoIndex of verified providers plus the loading of fresh snapshots for a short list.
 
-    def __init__(self, engine: Engine) -> None:
+    With warm="background" (the server) a new process answers from the SQL bounding-box fallback
+    while its index loads on a thread; warm="sync" (tools, tests) loads it on first use.
+    """
+
+    def __init__(self, engine: Engine, *, warm: str = "sync") -> None:
         self._engine = engine
         self.index = GeoIndex.build([])
         self._seen = -1
         self._lock = threading.Lock()
+        self._warm = warm
+        self._warming = False
+
+    @property
+    def ready(self) -> bool:
+        """Whether the index has been loaded at least once."""
+        return self._seen >= 0
+
+    def _start_warming(self, now: datetime) -> None:
+        with self._lock:
+            if self._warming:
+                return
+            self._warming = True
+        threading.Thread(target=self.refresh, args=(now,), name="linli-geo-index", daemon=True).start()
 
     def refresh(self, now: datetime) -> None:
         """Bring the index up to date with committed data (cheap when nothing changed).
@@ -86,8 +105,33 @@ class ProviderDirectory:
                    limit: int | None = None) -> list[int]:
         """Ids of providers of service_type whose radius covers the point, nearest first (the
         nearest `limit` of them when given)."""
+        if not self.ready and self._warm == "background":
+            self._start_warming(now)
+            with read_session(self._engine) as session:
+                return [pid for pid, _km in sql_candidates(session, service_type, lat, lon, now, limit=limit)]
         self.refresh(now)
         return [pid for pid, _km in self.index.candidates(service_type, lat, lon, limit=limit)]
+
+
+def sql_candidates(session: Session, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
+                   limit: int | None = None) -> list[tuple[int, float]]:
+    """The fallback when no index is loaded: a bounding-box prefilter on the indexed lat/lon columns,
+    then the same radius rule as the index, nearest first."""
+    widest = session.exec(select(func.max(Provider.service_radius_km))).first() or 0.0
+    south, north, west, east = bounding_box(lat, lon, widest)
+
+    def inside(lat_col, lon_col):
+        return and_(lat_col.between(south, north), lon_col.between(west, east))
+
+    rows = session.exec(select(Provider).where(
+        Provider.status == ProviderStatus.VERIFIED.value,
+        or_(inside(Provider.base_lat, Provider.base_lon), inside(Provider.duty_lat, Provider.duty_lon)))).all()
+    entries = [e for e in (index_entry(p, now) for p in rows) if e is not None and service_type in e.services]
+    if not entries:
+        return []
+    km = great_circle_km_many(lat, lon, np.array([e.lat for e in entries]), np.array([e.lon for e in entries]))
+    hits = sorted((d, e.provider_id) for d, e in zip(km.tolist(), entries) if d <= e.radius_km)
+    return [(pid, d) for d, pid in hits[:limit]]
 
 
 def snapshots(session: Session, ids: Iterable[int]) -> dict[int, ProviderSnapshot]:

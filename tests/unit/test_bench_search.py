@@ -1,5 +1,7 @@
 """A smoke test so the benchmark keeps working: tiny sizes, real sanity checks inside."""
-from bench.search import format_rows, make_queries, run_search_bench
+from pathlib import Path
+
+from bench.search import SHORT_LIST, format_rows, make_queries, naive_short_list, run_search_bench
 from bench.synthetic import make_points, make_providers
 
 
@@ -15,5 +17,21 @@ def test_synthetic_data_is_deterministic_and_around_chenzhou():
 def test_search_bench_runs_and_agrees_with_the_naive_scan():
     row = run_search_bench(400, n_queries=60, n_naive=3)
     assert row["n_naive"] == 3 and row["naive_candidates"] > 0
-    assert row["index_p50_us"] > 0 and row["ratio_p50"] > 1
+    assert 0 < row["short_mean"] <= SHORT_LIST
+    assert row["short_p50_us"] > 0 and row["full_p50_us"] > 0 and row["ratio_p50"] > 1
     assert "goal at 400" in format_rows([row])
+
+
+def test_naive_short_list_is_the_nearest_covering_providers_in_order():
+    entries = make_providers(300, seed=4)
+    lat, lon = make_points(1, seed=9)[0]
+    short = naive_short_list(entries, lat, lon, limit=5)
+    assert len(short) <= 5 and [d for _, d in short] == sorted(d for _, d in short)
+    radius = {e.provider_id: e.radius_km for e in entries}
+    assert all(d <= radius[i] for i, d in short)
+
+
+def test_bench_registers_booking_only_when_present():
+    from bench import dispatch
+    assert "search" in dispatch.SECTIONS
+    assert ("booking" in dispatch.SECTIONS) == (Path(dispatch.__file__).parent / "booking.py").exists()

@@ -81,14 +81,94 @@ def test_seeded_dense_query_matches_brute_force():
         _check_against_brute(index, list(ids), lats, lons, radii, lat, lon)
 
 
-@settings(max_examples=40, deadline=None)
-@given(st.lists(st.tuples(lat_s, lon_s, st.floats(0.5, 30.0)), min_size=1, max_size=80),
-       lat_s, lon_s, st.integers(1, 10))
+@settings(max_examples=150, deadline=None)
+@given(st.lists(st.tuples(lat_s, lon_s, st.floats(0.01, 30.0)), min_size=1, max_size=150),
+       lat_s, lon_s, st.integers(1, 40))
 def test_limit_is_a_prefix_of_the_full_answer(rows, lat, lon, limit):
     ids = list(range(1, len(rows) + 1))
     index = ProviderIndex.build(ids, *([r[k] for r in rows] for k in range(3)))
     full, short = index.query(lat, lon), index.query(lat, lon, limit=limit)
-    assert [i for i, _ in short] == [i for i, _ in full[:limit]]
+    assert short == full[:limit]  # same ids, same order, same km to the last bit
+    assert index.query(lat, lon, 12.0, limit=limit) == index.query(lat, lon, 12.0)[:limit]
+
+
+class _CountingTree:
+    """Wraps a cKDTree to count k-nearest searches and ball queries."""
+
+    def __init__(self, tree):
+        self.tree, self.knn, self.balls = tree, 0, 0
+
+    def query(self, *args, **kw):
+        self.knn += 1
+        return self.tree.query(*args, **kw)
+
+    def query_ball_point(self, *args, **kw):
+        self.balls += 1
+        return self.tree.query_ball_point(*args, **kw)
+
+
+def _chenzhou_like(rng, n_core=4000, n_rural=300):
+    """A dense urban core plus sparse rural providers, radii 0.2–10 km, ids shuffled."""
+    lats = np.concatenate([25.79 + rng.normal(0, 0.03, n_core), rng.uniform(24.6, 26.9, n_rural)])
+    lons = np.concatenate([113.01 + rng.normal(0, 0.03, n_core), rng.uniform(112.2, 114.2, n_rural)])
+    radii = rng.uniform(0.2, 10.0, n_core + n_rural)
+    return rng.permutation(n_core + n_rural) + 1, lats, lons, radii
+
+
+def test_short_list_equals_the_full_prefix_on_seeded_core_rural_and_empty_points():
+    rng = np.random.default_rng(7)
+    index = ProviderIndex.build(*_chenzhou_like(rng))
+    points = ([(25.79 + a, 113.01 + b) for a, b in rng.normal(0, 0.04, (60, 2))]
+              + list(zip(rng.uniform(24.6, 26.9, 60), rng.uniform(112.2, 114.2, 60)))
+              + [(30.0, 120.0), (25.79, 116.0)])  # hundreds of km from anyone
+    sizes = []
+    for lat, lon in points:
+        full = index.query(lat, lon)
+        sizes.append(len(full))
+        for limit in (1, 7, 32, 100):
+            assert index.query(lat, lon, limit=limit) == full[:limit], (lat, lon, limit)
+    assert min(sizes) == 0 and any(0 < s < 32 for s in sizes) and max(sizes) > 500
+
+
+@pytest.mark.parametrize("far, limit, knn, balls", [
+    (0, 32, 3, 1), (0, 3, 4, 1),  # k (16 ->) 64 -> 256 -> 1024 >= 440 providers: the full query
+    (2000, 32, 3, 0), (2000, 3, 4, 0),  # ... -> 1024 < 2440: fewer than k within reach, done
+])
+def test_short_list_widens_then_falls_back_to_the_full_query(far, limit, knn, balls):
+    rng = np.random.default_rng(8)
+    # 400 providers crowd 100-300 m from the point but reach only 50 m; 40 farther ones reach 10 km;
+    # `far` more are 100 km away, beyond every radius.
+    lats = np.concatenate([25.8 + rng.uniform(0.001, 0.003, 400), 25.8 + rng.uniform(0.02, 0.05, 40),
+                           np.full(far, 26.7)])
+    radii = np.concatenate([np.full(400, 0.05), np.full(40, 10.0), np.full(far, 10.0)])
+    index = ProviderIndex.build(np.arange(1, 441 + far), lats, np.full(440 + far, 113.0), radii)
+    full = index.query(25.8, 113.0)
+    assert len(full) == 40 and all(400 < i <= 440 for i, _ in full)
+    index._tree = tree = _CountingTree(index._tree)
+    assert index.query(25.8, 113.0, limit=limit) == full[:limit]
+    assert (tree.knn, tree.balls) == (knn, balls)
+
+
+def test_short_list_settles_ties_at_shared_positions_like_the_full_query():
+    rng = np.random.default_rng(10)
+    spots = 25.8 + rng.uniform(-0.01, 0.01, (12, 2))  # 600 providers on 12 spots, mixed radii
+    where = spots[rng.integers(0, 12, 600)]
+    index = ProviderIndex.build(rng.permutation(600) + 1, where[:, 0], where[:, 1] + 87.2,
+                                rng.choice([0.3, 1.0, 5.0], 600))
+    for lat, lon in [(25.8, 113.0), tuple(spots[0] + [0.0, 87.2]), (25.81, 112.99)]:
+        full = index.query(lat, lon)
+        for limit in (1, 5, 32, 49, 50, 51, 200):
+            assert index.query(lat, lon, limit=limit) == full[:limit]
+        assert all(a[1] < b[1] or (a[1] == b[1] and a[0] < b[0]) for a, b in zip(full, full[1:]))
+
+
+def test_short_list_stops_at_once_when_the_nearest_cover_the_point():
+    rng = np.random.default_rng(9)
+    index = ProviderIndex.build(np.arange(1, 2001), 25.8 + rng.normal(0, 0.02, 2000),
+                                113.0 + rng.normal(0, 0.02, 2000), np.full(2000, 10.0))
+    index._tree = tree = _CountingTree(index._tree)
+    assert len(index.query(25.8, 113.0, limit=32)) == 32
+    assert (tree.knn, tree.balls) == (1, 0)
 
 
 def test_nearest_ignores_radii_and_respects_k_and_max_km():

@@ -1,0 +1,66 @@
+"""The provider directory: the SQL bounding-box fallback and the geo index agree; changes reach the index."""
+import random
+import time
+
+from dispatch.catalog import ProviderStatus, ServiceType
+from models.engine import write_session
+from models.providers import Provider
+from models.types import utcnow
+from server.services.directory import ProviderDirectory, bump_revision, sql_candidates
+from tests import factories as f
+
+
+def _scatter(session, n=120, seed=7):
+    rng = random.Random(seed)
+    com = f.first_community(session)
+    statuses = [ProviderStatus.VERIFIED] * 8 + [ProviderStatus.PENDING, ProviderStatus.BLACKLISTED]
+    for _ in range(n):
+        services = rng.sample([s.value for s in ServiceType], rng.randint(1, 3))
+        p = f.provider(session, com, lat=com.lat + rng.uniform(-0.15, 0.15), lon=com.lon + rng.uniform(-0.15, 0.15),
+                       services=services, radius_km=rng.uniform(2, 12), status=rng.choice(statuses))
+        bump_revision(session, p)
+    session.commit()
+    return com, rng
+
+
+def test_sql_fallback_returns_what_the_index_returns(db_session):
+    com, rng = _scatter(db_session)
+    directory = ProviderDirectory(db_session.get_bind())
+    now = utcnow()
+    for _ in range(40):
+        lat, lon = com.lat + rng.uniform(-0.2, 0.2), com.lon + rng.uniform(-0.2, 0.2)
+        service = rng.choice(list(ServiceType))
+        from_index = directory.candidates(service, lat, lon, now)
+        from_sql = [pid for pid, _ in sql_candidates(db_session, service, lat, lon, now)]
+        assert from_sql == from_index
+        assert directory.candidates(service, lat, lon, now, limit=5) == from_sql[:5]
+
+
+def test_a_blacklisting_reaches_an_already_loaded_index(db_session):
+    com, _ = _scatter(db_session, n=30)
+    directory = ProviderDirectory(db_session.get_bind())
+    now = utcnow()
+    nearby = directory.candidates(ServiceType.MEAL, com.lat, com.lon, now)
+    assert nearby
+    victim = db_session.get(Provider, nearby[0])
+    victim.status = ProviderStatus.BLACKLISTED
+    bump_revision(db_session, victim)
+    db_session.commit()
+    assert nearby[0] not in directory.candidates(ServiceType.MEAL, com.lat, com.lon, now)
+
+
+def test_a_new_process_dispatches_from_sql_while_its_index_warms(engine):
+    """On a real engine: the warming thread needs connections of its own (the PostgreSQL fixture
+    shares one connection with the test, which a second thread must not use)."""
+    with write_session(engine) as session:
+        com, _ = _scatter(session, n=30)
+        now = utcnow()
+        expected = [pid for pid, _ in sql_candidates(session, ServiceType.MEAL, com.lat, com.lon, now)]
+    directory = ProviderDirectory(engine, warm="background")
+    assert not directory.ready
+    assert directory.candidates(ServiceType.MEAL, com.lat, com.lon, now) == expected  # SQL; warming starts
+    deadline = time.monotonic() + 10  # the warming thread shares the test's connection: let it finish
+    while not directory.ready and time.monotonic() < deadline:
+        time.sleep(0.01)
+    assert directory.ready
+    assert directory.candidates(ServiceType.MEAL, com.lat, com.lon, now) == expected  # the index now
