@@ -21,6 +21,7 @@ from models.types import utcnow
 
 log = logging.getLogger(__name__)
 BATCH = 500
+REPLAY_PAGE = 1000
 
 
 def room_of(event: Event) -> str:
@@ -83,16 +84,16 @@ class Relay:
 
     def _claim_and_emit(self) -> int:
         """drain() with _drain_lock held."""
+        oldest = select(Event.id).where(Event.relayed_at.is_(None)).order_by(Event.id).limit(BATCH)
         with write_session(self._engine) as session:
-            ids = session.exec(select(Event.id).where(Event.relayed_at.is_(None))
-                               .order_by(Event.id).limit(BATCH)).all()
-            if not ids:
-                return 0
-            claimed = session.exec(update(Event).where(Event.id.in_(ids), Event.relayed_at.is_(None))
-                                   .values(relayed_at=utcnow()).returning(Event.id)).all()
-            rows = session.exec(select(Event).where(Event.id.in_([c[0] for c in claimed]))
-                                .order_by(Event.id)).all()
+            # One statement claims and reads the batch; "relayed_at IS NULL" again so that of two
+            # processes racing for a row, only the one whose UPDATE changed it gets it back.
+            rows = session.exec(update(Event).where(Event.id.in_(oldest.scalar_subquery()), Event.relayed_at.is_(None))
+                                .values(relayed_at=utcnow())
+                                .returning(Event.id, Event.type, Event.user_id, Event.community_id, Event.payload)
+                                ).all()
             session.commit()
+        rows = sorted(rows, key=lambda row: row.id)
         for event in rows:
             self._emit(event.type, wire(event), room_of(event))
         return len(rows)
@@ -111,14 +112,33 @@ class Relay:
                 pass
             if join is not None:
                 join()
+            sent = 0
             with read_session(self._engine) as session:
-                query = select(Event).where(Event.id > after, Event.relayed_at.is_not(None))
-                mine = Event.user_id == user_id
-                if communities is None:
-                    query = query.where(mine | Event.community_id.is_not(None))
-                else:
-                    query = query.where(mine | Event.community_id.in_(communities or {-1}))
-                rows = session.exec(query.order_by(Event.id).limit(5000)).all()
-            for event in rows:
-                send(event.type, wire(event))
-        return len(rows)
+                for event in self._missed(session, user_id, communities, after):
+                    send(event.type, wire(event))
+                    sent += 1
+        return sent
+
+    @staticmethod
+    def _missed(session, user_id: int, communities: set[int] | None, after: int):
+        """Relayed events for this user after `after`, in id order, page by page.
+
+        On PostgreSQL an id is taken before its transaction commits, so an event with a lower id
+        can be relayed after `after` was: those come too (anything relayed since `after` was).
+        """
+        mine = Event.user_id == user_id
+        addressed = mine | (Event.community_id.is_not(None) if communities is None
+                            else Event.community_id.in_(communities or {-1}))
+        relayed = Event.relayed_at.is_not(None)
+        since = session.exec(select(Event.relayed_at).where(Event.id == after)).first()
+        if since is not None:  # relayed in a later batch than `after`, though numbered before it
+            yield from session.exec(select(Event).where(addressed, relayed, Event.id < after, Event.relayed_at > since)
+                                    .order_by(Event.id)).all()
+        seen = after
+        while True:
+            page = session.exec(select(Event).where(addressed, relayed, Event.id > seen)
+                                .order_by(Event.id).limit(REPLAY_PAGE)).all()
+            yield from page
+            if len(page) < REPLAY_PAGE:
+                return
+            seen = page[-1].id

@@ -134,12 +134,19 @@ def sql_candidates(session: Session, service_type: ServiceType, lat: float, lon:
     return [(pid, d) for d, pid in hits[:limit]]
 
 
+# The columns matching needs: rows of these, not whole ORM objects, keep a booking's short list cheap.
+_SNAPSHOT_COLUMNS = (Provider.id, Provider.status, Provider.services, Provider.base_lat, Provider.base_lon,
+                     Provider.service_radius_km, Provider.on_duty, Provider.duty_lat, Provider.duty_lon,
+                     Provider.duty_updated_at, Provider.rating_sum, Provider.rating_count, Provider.credit_score,
+                     Provider.certifications)
+
+
 def snapshots(session: Session, ids: Iterable[int]) -> dict[int, ProviderSnapshot]:
     """Fresh matching snapshots for ids: standing, position, load and committed visit times."""
     ids = list(ids)
     if not ids:
         return {}
-    providers = session.exec(select(Provider).where(Provider.id.in_(ids))).all()
+    providers = session.exec(select(*_SNAPSHOT_COLUMNS).where(Provider.id.in_(ids))).all()
     visits = session.exec(select(ServiceRequest.provider_id, ServiceRequest.scheduled_start,
                                  ServiceRequest.scheduled_end)
                           .where(ServiceRequest.provider_id.in_(ids),
@@ -150,8 +157,8 @@ def snapshots(session: Session, ids: Iterable[int]) -> dict[int, ProviderSnapsho
     return {p.id: snapshot(p, busy.get(p.id, [])) for p in providers}
 
 
-def snapshot(p: Provider, busy: list) -> ProviderSnapshot:
-    """One provider row as the matching domain sees it."""
+def snapshot(p, busy: list) -> ProviderSnapshot:
+    """One provider (a Provider or a row of its columns) as the matching domain sees it."""
     return ProviderSnapshot(
         id=p.id, status=ProviderStatus(p.status), services=frozenset(ServiceType(s) for s in p.services),
         base_lat=p.base_lat, base_lon=p.base_lon, service_radius_km=p.service_radius_km, on_duty=p.on_duty,

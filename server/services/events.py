@@ -6,22 +6,43 @@ re-fetch what they are allowed to see.
 """
 from __future__ import annotations
 
+from sqlalchemy import event as sa_event, insert
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from models.events import Event
 from models.providers import Provider
 from models.requests import ServiceRequest
 from models.seniors import FamilyLink, Senior
+from models.types import utcnow
+
+OUTBOX = "linli.outbox"
 
 
 def add_user_event(session: Session, user_id: int, type_: str, payload: dict) -> None:
-    """Queue an event for one user."""
-    session.add(Event(type=type_, user_id=user_id, payload=payload))
+    """Queue an event for one user (written with the transaction's commit)."""
+    session.info.setdefault(OUTBOX, []).append(
+        {"type": type_, "user_id": user_id, "community_id": None, "payload": payload})
 
 
 def add_community_event(session: Session, community_id: int, type_: str, payload: dict) -> None:
-    """Queue an event for the staff of one community."""
-    session.add(Event(type=type_, community_id=community_id, payload=payload))
+    """Queue an event for the staff of one community (written with the transaction's commit)."""
+    session.info.setdefault(OUTBOX, []).append(
+        {"type": type_, "user_id": None, "community_id": community_id, "payload": payload})
+
+
+@sa_event.listens_for(OrmSession, "before_commit")
+def _write_outbox(session: OrmSession) -> None:
+    # One multi-row INSERT per transaction, inside it: the events commit with the change or not at all.
+    rows = session.info.pop(OUTBOX, None)
+    if rows:
+        now = utcnow()
+        session.execute(insert(Event), [{**row, "created_at": now} for row in rows])
+
+
+@sa_event.listens_for(OrmSession, "after_rollback")
+def _drop_outbox(session: OrmSession) -> None:
+    session.info.pop(OUTBOX, None)
 
 
 def senior_side_users(session: Session, senior: Senior) -> set[int]:
