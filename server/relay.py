@@ -64,15 +64,21 @@ class Relay:
 
     def _run(self) -> None:
         while not self._stopping.is_set():
-            self._wake.wait(self._poll)
+            kicked = self._wake.wait(self._poll)
             self._wake.clear()
             if self._stopping.is_set():
                 return
             try:
-                while self.drain() == BATCH:
+                # A kick means a commit wrote events: claim straight away. A quiet poll first
+                # checks with a cheap read, so an idle server never opens a write transaction.
+                while (self._claim() if kicked else self.drain()) == BATCH:
                     pass
             except Exception:  # a DB hiccup must not kill the relay; the next tick retries
                 log.exception("relay drain failed")
+
+    def _claim(self) -> int:
+        with self._drain_lock:
+            return self._claim_and_emit()
 
     def drain(self) -> int:
         """Claim and emit every unrelayed event; returns how many were emitted."""
