@@ -10,7 +10,7 @@ from sqlmodel import Field, SQLModel
 from dispatch.catalog import ServiceType
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.accounts import STRICT
-from models.types import ClientDateTime, EnumText, Latitude, Longitude, UTCDateTime, utcnow
+from models.types import ClientDateTime, EnumText, Id, Latitude, Longitude, UTCDateTime, utcnow
 
 
 def _when(nullable: bool = True, index: bool = False):
@@ -95,7 +95,7 @@ class Rating(SQLModel, table=True):
 
 class RequestCreate(SQLModel):
     model_config = STRICT
-    senior_id: int
+    senior_id: Id
     service_type: ServiceType
     scheduled_start: ClientDateTime | None = None
     duration_minutes: int = PField(60, ge=15, le=480)
@@ -165,4 +165,4 @@ class RatingCreate(SQLModel):
 
 class AssignCreate(SQLModel):
     model_config = STRICT
-    provider_id: int
+    provider_id: Id

@@ -8,7 +8,7 @@ from sqlalchemy import JSON, Column
 from sqlmodel import Field, SQLModel
 
 from models.accounts import STRICT
-from models.types import Latitude, Longitude, UTCDateTime, utcnow
+from models.types import Id, Latitude, Longitude, UTCDateTime, utcnow
 
 SOS_STATUSES = ("open", "acknowledged", "resolved")
 
@@ -36,7 +36,7 @@ class SosAlert(SQLModel, table=True):
 
 class SosCreate(SQLModel):
     model_config = STRICT
-    senior_id: int
+    senior_id: Id
     lat: Latitude | None = None
     lon: Longitude | None = None
 

@@ -3,8 +3,9 @@ from __future__ import annotations
 
 import logging
 
-from flask import abort, send_from_directory
+from flask import send_from_directory
 from flask_openapi3 import Info, OpenAPI
+from werkzeug.routing import PathConverter
 
 from models.engine import make_engine
 from server import db, hooks
@@ -28,7 +29,7 @@ def create_app(settings: Settings | None = None, *, engine=None) -> OpenAPI:
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     app = OpenAPI("linli", info=Info(title="Linli 邻里 API", version=VERSION), doc_prefix="/api",
                   security_schemes=SECURITY_SCHEMES, validation_error_status=422,
-                  validation_error_callback=hooks.validation_error_response,
+                  validation_error_model=hooks.ErrorBody, validation_error_callback=hooks.validation_error_response,
                   instance_path=str(settings.instance_path), static_folder=None)
     app.config.update(SECRET_KEY=settings.secret_key, LINLI_SETTINGS=settings,
                       MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_AS_ASCII=False,
@@ -49,6 +50,12 @@ def create_app(settings: Settings | None = None, *, engine=None) -> OpenAPI:
     return app
 
 
+class PagePath(PathConverter):
+    """A page path: anything outside /api, so an unknown API route is a JSON 404 for every method."""
+
+    regex = r"(?!api(?:/|$))[^/].*?"
+
+
 def _register_pages(app: OpenAPI) -> None:
     from pathlib import Path
 
@@ -59,8 +66,6 @@ def _register_pages(app: OpenAPI) -> None:
         return {"status": "ok"}
 
     def pwa(path: str):
-        if path == "api" or path.startswith("api/"):
-            abort(404)  # an unknown API route is a JSON 404, never the app shell
         root = dist if (dist / "index.html").exists() else fallback
         if not (root / path).is_file():
             path = "index.html"  # client-side routes fall back to the app shell
@@ -72,4 +77,5 @@ def _register_pages(app: OpenAPI) -> None:
     # Plain Flask rules: these are not part of the JSON API, so flask-openapi3 neither parses nor documents them.
     app.add_url_rule("/healthz", "healthz", healthz, methods=["GET"])
     app.add_url_rule("/", "pwa_root", pwa, defaults={"path": "index.html"}, methods=["GET"])
-    app.add_url_rule("/<path:path>", "pwa", pwa, methods=["GET"])
+    app.url_map.converters["page"] = PagePath
+    app.add_url_rule("/<page:path>", "pwa", pwa, methods=["GET"])

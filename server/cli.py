@@ -11,6 +11,7 @@ from flask.cli import FlaskGroup, with_appcontext
 from models.accounts import StaffCreate
 from models.engine import write_session
 from server import create_app, db
+from server.config import Settings
 from server.errors import AppError
 
 
@@ -31,23 +32,24 @@ def main() -> None:
 @click.option("--host", default=None, help="default LINLI_HOST or 127.0.0.1")
 @click.option("--port", default=None, type=int, help="default LINLI_PORT or 5000")
 @click.option("--no-scheduler", is_flag=True, help="leave jobs to a `linli clock` process")
-@with_appcontext
 def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     """Serve HTTP + Socket.IO (migrating the database first)."""
     from server.jobs import start_background
     from server.migrate import upgrade
     from server.sockets import socketio
 
-    settings = current_app.config["LINLI_SETTINGS"]
-    upgrade(_engine())
-    if not no_scheduler:
-        start_background(_engine(), current_app.extensions["linli.directory"],
-                         current_app.extensions["linli.relay"].kick)
-    current_app.extensions["linli.relay"].start()
-    # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
-    os.environ.pop("FLASK_RUN_FROM_CLI", None)
-    socketio.run(current_app, host=host or settings.host, port=port or settings.port,
-                 allow_unsafe_werkzeug=True, use_reloader=False)
+    # The options are settings: the app (and Socket.IO's default allowed origins) must see them too.
+    overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
+    app = create_app(Settings.from_env(**overrides))
+    settings = app.config["LINLI_SETTINGS"]
+    with app.app_context():
+        upgrade(_engine())
+        if not no_scheduler:
+            start_background(_engine(), app.extensions["linli.directory"], app.extensions["linli.relay"].kick)
+        app.extensions["linli.relay"].start()
+        # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
+        os.environ.pop("FLASK_RUN_FROM_CLI", None)
+        socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
 
 
 @main.command("clock")

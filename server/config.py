@@ -13,6 +13,7 @@ class Settings:
     database_url: str
     secret_key: str
     redis_url: str | None = None
+    socketio_channel: str = "flask-socketio"  # Redis pub/sub channels ignore the database number
     host: str = "127.0.0.1"
     port: int = 5000
     geocoder: str = "offline"
@@ -44,6 +45,7 @@ class Settings:
             database_url=env.get("LINLI_DATABASE_URL") or f"sqlite:///{instance / 'linli.db'}",
             secret_key=env.get("LINLI_SECRET_KEY") or _kept_secret(instance),
             redis_url=env.get("LINLI_REDIS_URL") or None,
+            socketio_channel=env.get("LINLI_SOCKETIO_CHANNEL") or "flask-socketio",
             host=env.get("LINLI_HOST", "127.0.0.1"),
             port=int(env.get("LINLI_PORT", "5000")),
             geocoder=env.get("LINLI_GEOCODER", "offline"),

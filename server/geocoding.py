@@ -25,7 +25,7 @@ class OfflineGazetteer(Geocoder):
     """A geopy geocoder over known place names: the longest name found in the address wins.
 
     Needs no network, so the demo and the tests geocode the same way everywhere. A community name
-    shared by two districts is settled by the district named in the address.
+    shared by two districts is settled by the district named in the address; without one it is None.
     """
 
     def __init__(self, places: list[Place]):
@@ -40,7 +40,13 @@ class OfflineGazetteer(Geocoder):
         hits = [p for p in self._places if p.name in text]
         if not hits:
             return None
-        best = max(hits, key=lambda p: (len(p.name) + (100 if p.district and p.district in text else 0)))
+
+        def score(place: Place) -> int:
+            return len(place.name) + (100 if place.district and place.district in text else 0)
+
+        best = max(hits, key=score)
+        if any(p.name == best.name and p.district != best.district and score(p) == score(best) for p in hits):
+            return None  # the same name in several districts, none of them named: ask, do not guess
         location = Location(f"{best.district or ''}{best.name}", Point(best.lat, best.lon), {"source": "offline"})
         return location if exactly_one else [location]
 

@@ -6,7 +6,7 @@ import logging
 
 from flask import Flask, Response, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
@@ -20,6 +20,28 @@ CSP = ("default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline';
        "img-src 'self' data: blob: https://*.tile.openstreetmap.org; connect-src 'self' ws: wss:; "
        "worker-src 'self'; manifest-src 'self'; object-src 'none'; base-uri 'self'; "
        "frame-ancestors 'none'; form-action 'self'")
+
+
+class FieldError(BaseModel):
+    """One refused field: its dotted path and why."""
+
+    field: str
+    message: str
+    type: str | None = None
+
+
+class ErrorInfo(BaseModel):
+    """The error: a snake_case code, human text and, for a 422, the fields refused."""
+
+    code: str
+    message: str
+    details: list[FieldError] | None = None
+
+
+class ErrorBody(BaseModel):
+    """The contract's error shape, documented as the 422 response of every operation."""
+
+    error: ErrorInfo
 
 
 def error_response(error: AppError) -> Response:

@@ -134,3 +134,47 @@ def test_the_console_script_is_installed(instance, tmp_path):
     assert result.returncode == 0, result.stderr
     for command in ("serve", "clock", "db", "communities", "seed-demo", "create-user", "vapid"):
         assert command in result.stdout
+
+
+@pytest.fixture
+def serve(instance, monkeypatch):
+    """Run `linli serve ARGS` in-process up to where it would block: the settings, a client, run()'s arguments."""
+    from server.relay import Relay
+    from server.sockets import socketio
+
+    for name in ("LINLI_HOST", "LINLI_PORT", "LINLI_REDIS_URL", "LINLI_SOCKETIO_CHANNEL"):
+        monkeypatch.delenv(name, raising=False)
+    served = {}
+    monkeypatch.setattr(Relay, "start", lambda self: None)
+    monkeypatch.setattr(socketio, "run", lambda app, **kwargs: served.update(
+        settings=app.config["LINLI_SETTINGS"], client=app.test_client(), **kwargs))
+
+    def run(*args: str):
+        result = CliRunner().invoke(main, ["serve", "--no-scheduler", *args], catch_exceptions=False)
+        assert result.exit_code == 0, result.output
+        return served
+
+    return run
+
+
+def test_serve_host_and_port_are_the_apps_settings(serve):
+    served = serve("--host", "0.0.0.0", "--port", "5123")
+    settings = served["settings"]
+    assert (served["host"], served["port"]) == (settings.host, settings.port) == ("0.0.0.0", 5123)
+    # Socket.IO's default allowed origins follow the port served on, even for a handshake via another Host.
+    handshake = "/socket.io/?EIO=4&transport=polling"
+    client = served["client"]
+    assert client.get(handshake, headers={"Origin": "http://localhost:5123"}).status_code == 200
+    assert client.get(handshake, headers={"Origin": "http://localhost:5000"}).status_code == 400
+    assert client.get(handshake, headers={"Origin": "http://evil.example"}).status_code == 400
+
+
+def test_the_socketio_channel_is_a_setting(serve, monkeypatch):
+    from server.sockets import socketio
+
+    monkeypatch.setenv("LINLI_REDIS_URL", "redis://127.0.0.1:1/3")  # never reached: nothing is emitted
+    assert serve()["settings"].socketio_channel == "flask-socketio"
+    assert socketio.server.manager.channel == "flask-socketio"
+    monkeypatch.setenv("LINLI_SOCKETIO_CHANNEL", "linli-staging")
+    assert serve()["settings"].socketio_channel == "linli-staging"
+    assert socketio.server.manager.channel == "linli-staging"

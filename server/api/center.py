@@ -3,6 +3,7 @@ from pydantic import BaseModel, Field
 
 from dispatch.lifecycle import RequestStatus
 from models.requests import AssignCreate, RequestPublic
+from models.types import MAX_ID, Id
 from server import db
 from server.api import blueprint, reply, utcnow
 from server.auth import current_user
@@ -13,13 +14,13 @@ api = blueprint("center", "社区中心", "Community center")
 
 
 class RequestPath(BaseModel):
-    request_id: int
+    request_id: Id
 
 
 class CenterRequestQuery(BaseModel):
     status: RequestStatus | None = RequestStatus.ESCALATED
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 @api.get("/center/requests", responses={200: RequestPublic})

@@ -3,6 +3,7 @@ from pydantic import BaseModel, Field
 
 from dispatch.lifecycle import RequestStatus
 from models.requests import CancelRequest, OfferPublic, ProgressCreate, RatingCreate, RequestCreate, RequestPublic
+from models.types import MAX_ID, Id
 from server import db
 from server.api import blueprint, directory, limit, reply, utcnow
 from server.auth import current_user
@@ -14,18 +15,18 @@ api = blueprint("requests", "服务请求", "Requests")
 
 
 class RequestPath(BaseModel):
-    request_id: int
+    request_id: Id
 
 
 class OfferPath(BaseModel):
-    offer_id: int
+    offer_id: Id
 
 
 class RequestQuery(BaseModel):
     status: RequestStatus | None = None
-    senior_id: int | None = None
+    senior_id: Id | None = None
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 @api.post("/requests", responses={201: RequestPublic})

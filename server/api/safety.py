@@ -2,6 +2,7 @@
 from pydantic import BaseModel
 
 from models.sos import SosCreate, SosPublic, SosResolve
+from models.types import Id
 from server import db
 from server.api import blueprint, limit, reply, utcnow
 from server.auth import current_user
@@ -13,7 +14,7 @@ api = blueprint("safety", "紧急求助", "Safety (SOS)")
 
 
 class SosPath(BaseModel):
-    sos_id: int
+    sos_id: Id
 
 
 @api.post("/sos", responses={201: SosPublic})

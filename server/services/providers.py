@@ -56,6 +56,9 @@ def verify_organization(*, session: Session, user: User, organization_id: int) -
     org = organization_for(session=session, user=user, organization_id=organization_id)
     if not user.role.is_staff:
         raise Forbidden()
+    if org.status not in _STATUS_FROM[ProviderStatus.VERIFIED]:
+        raise Conflict(f"不能从 {org.status} 变为 verified / cannot go from {org.status} to verified",
+                       code="invalid_transition")
     org.status = ProviderStatus.VERIFIED
     session.add(org)
     audit.record(session, user, "organization.verify", "organization", org.id)

@@ -47,8 +47,8 @@ def _position(address: str, lat: float | None, lon: float | None, geocoder: Geoc
         return lat, lon
     point = locate(geocoder, address)
     if point is None:
-        raise field_error("address", "找不到该地址，请补充社区或乡镇名 / Address not found; add the community or town",
-                          code="address_not_found")
+        raise field_error("address", "找不到该地址，请补充区县、社区或乡镇名 / "
+                          "Address not found; add the district, community or town", code="address_not_found")
     return point
 
 
@@ -101,6 +101,11 @@ def update_senior(*, session: Session, user: User, senior_id: int, data: SeniorU
     if "address" in changes or "lat" in changes or "lon" in changes:
         lat, lon = _position(changes.get("address", senior.address), changes.get("lat"), changes.get("lon"), geocoder)
         changes.update(lat=lat, lon=lon)
+        community = None if "community_id" in changes else nearest_community(session, lat, lon)
+        if community is not None and community.id != senior.community_id:  # the community follows a move
+            if user.role.is_staff and not in_scope(staff_communities(session, user), community.id):
+                raise Forbidden("不在您负责的社区 / Not one of your communities", code="community_out_of_scope")
+            changes["community_id"] = community.id
     for name, value in changes.items():
         setattr(senior, name, value)
     senior.updated_at = utcnow()

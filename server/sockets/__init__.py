@@ -9,7 +9,7 @@ from flask_socketio import SocketIO
 from server.relay import Relay
 
 socketio = SocketIO()
-CHANNEL = "flask-socketio"  # the channel Flask-SocketIO listens on; external emitters must match
+CHANNEL = "flask-socketio"  # the default channel (LINLI_SOCKETIO_CHANNEL); external emitters must match
 RELAY_KEY = "linli.relay"
 
 
@@ -26,14 +26,14 @@ def init_sockets(app, settings) -> None:
                 f"http://127.0.0.1:{settings.port}"}
 
     def same_origin(origin, environ) -> bool:
-        # `linli serve --port` (or a proxy) may serve on another port than settings.port: the page's
-        # own origin (scheme://Host of this handshake) is always allowed, never any other site.
+        # A proxy may serve on another host or port than settings.host/port: the page's own origin
+        # (scheme://Host of this handshake) is always allowed, never any other site.
         here = f"{environ.get('wsgi.url_scheme', 'http')}://{environ.get('HTTP_HOST', '')}"
         return origin in defaults or origin == here
 
     origins = list(settings.allowed_origins) or same_origin
     socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
-                      message_queue=settings.redis_url, channel=CHANNEL)
+                      message_queue=settings.redis_url, channel=settings.socketio_channel)
     relay = Relay(app.extensions["linli.engine"], lambda name, payload, room: socketio.emit(name, payload, to=room))
     app.extensions[RELAY_KEY] = relay
 

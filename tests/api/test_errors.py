@@ -118,15 +118,37 @@ def test_a_body_that_is_not_an_object_is_422(client, family, body):
     assert_error(r, 422)
 
 
-def test_an_id_too_large_for_the_database_is_a_clean_4xx(client, family):
-    r = client.get(f"/api/v1/seniors/{2**70}", headers=family)
+HUGE = 2**70
+
+
+@pytest.mark.parametrize("method, path, body", [
+    ("GET", f"/api/v1/seniors/{HUGE}", None),
+    ("GET", f"/api/v1/requests/{HUGE}", None),
+    ("GET", f"/api/v1/requests?senior_id={HUGE}", None),
+    ("GET", f"/api/v1/requests?offset={HUGE}", None),
+    ("POST", f"/api/v1/requests/{HUGE}/cancel", {}),
+    ("POST", f"/api/v1/requests/{HUGE}/progress", {"status": "en_route"}),
+    ("POST", f"/api/v1/requests/{HUGE}/rating", {"stars": 5}),
+    ("POST", f"/api/v1/offers/{HUGE}/accept", None),
+    ("POST", f"/api/v1/offers/{HUGE}/decline", None),
+    ("POST", "/api/v1/requests", {"senior_id": HUGE, "service_type": "meal"}),
+    ("GET", f"/api/v1/center/requests?offset={HUGE}", None),
+    ("POST", f"/api/v1/center/requests/{HUGE}/assign", {"provider_id": 1}),
+    ("POST", "/api/v1/center/requests/1/assign", {"provider_id": HUGE}),
+    ("POST", f"/api/v1/sos/{HUGE}/ack", None),
+    ("POST", f"/api/v1/sos/{HUGE}/resolve", {"note": "ok"}),
+    ("POST", "/api/v1/sos", {"senior_id": HUGE}),
+])
+def test_an_id_too_large_for_the_database_is_a_clean_4xx(client, family, method, path, body):
+    r = client.open(path, method=method, json=body, headers=family)
     assert r.status_code in (404, 422)
     assert_error(r, r.status_code)
 
 
-def test_an_unknown_api_route_is_a_json_404(client, family):
-    assert_error(client.get("/api/v1/no-such-thing", headers=family), 404, "not_found")
-    assert_error(client.get("/api/v2/seniors"), 404, "not_found")
+@pytest.mark.parametrize("method", ["GET", "POST", "PUT", "PATCH", "DELETE"])
+def test_an_unknown_api_route_is_a_json_404(client, family, method):
+    for path in ("/api/v1/no-such-thing", "/api/v2/seniors", "/api/v1/seniors/abc", "/api/nope"):
+        assert_error(client.open(path, method=method, json={}, headers=family), 404, "not_found")
 
 
 def test_a_wrong_method_is_a_json_405(client, family):

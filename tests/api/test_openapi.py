@@ -53,6 +53,17 @@ def test_request_schemas_are_components_with_their_required_fields(spec, name, r
     assert schema.get("additionalProperties") is False  # unknown fields are refused, and documented so
 
 
+def test_every_422_is_documented_as_the_error_shape(spec):
+    ref = {"$ref": "#/components/schemas/ErrorBody"}
+    for path, ops in spec["paths"].items():
+        for method, op in ops.items():
+            assert op["responses"]["422"]["content"]["application/json"]["schema"] == ref, (method, path)
+    schemas = spec["components"]["schemas"]
+    assert schemas["ErrorBody"]["required"] == ["error"] and "ValidationErrorModel" not in schemas
+    info = schemas[schemas["ErrorBody"]["properties"]["error"]["$ref"].rsplit("/", 1)[-1]]
+    assert set(info["properties"]) == {"code", "message", "details"} and set(info["required"]) == {"code", "message"}
+
+
 def test_the_body_of_create_senior_refers_to_its_schema(spec):
     body = spec["paths"]["/api/v1/seniors"]["post"]["requestBody"]["content"]["application/json"]["schema"]
     assert body == {"$ref": "#/components/schemas/SeniorCreate"}

@@ -63,6 +63,23 @@ def test_staff_verify_an_organization(client, session):
     assert r.status_code == 200 and r.get_json()["status"] == "verified"
 
 
+@pytest.mark.parametrize("status, outcome", [(ProviderStatus.PENDING, 200), (ProviderStatus.SUSPENDED, 200),
+                                             (ProviderStatus.VERIFIED, 409), (ProviderStatus.BLACKLISTED, 409)])
+def test_only_a_pending_or_suspended_organization_is_verified(client, session, fresh, status, outcome):
+    a = f.first_community(session)
+    org = f.organization(session, f.user(session, Role.ORG_ADMIN), a)
+    org.status = status
+    h_staff = f.bearer(session, f.staff(session, a))
+    session.commit()
+    r = client.post(f"/api/v1/organizations/{org.id}/verify", headers=h_staff)
+    if outcome == 409:
+        assert error_code(r, 409) == "invalid_transition"
+    else:
+        assert r.status_code == 200 and r.get_json()["status"] == "verified"
+    with fresh() as s:
+        assert s.get(Organization, org.id).status == (ProviderStatus.VERIFIED if outcome == 200 else status)
+
+
 def test_a_provider_registers_one_profile_pending(client, session, fresh):
     me = f.user(session, Role.PROVIDER)
     h = f.bearer(session, me)

@@ -109,6 +109,15 @@ def test_the_geocoded_position_picks_the_community(client, session, fresh):
     assert r.get_json()["community_id"] == community_at(fresh, "桔井社区", "苏仙区").id
 
 
+def test_a_community_name_shared_by_districts_needs_the_district(client, session, fresh):
+    h = f.bearer(session, f.user(session, Role.FAMILY))
+    session.commit()
+    error = assert_error(client.post("/api/v1/seniors", json=body(address="郴州市桔井社区7栋"), headers=h), 422,
+                         "address_not_found")
+    assert [d["field"] for d in error["details"]] == ["address"] and "district" in error["message"]
+    assert seniors_count(fresh) == 0
+
+
 def test_an_address_that_cannot_be_found_is_422(client, session, fresh):
     h = f.bearer(session, f.user(session, Role.FAMILY))
     session.commit()
@@ -167,6 +176,37 @@ def test_patch_a_new_address_moves_the_position(client, session):
     assert great_circle_km(r.get_json()["lat"], r.get_json()["lon"], *XIANGYANG_BEIHU) < 0.5
     lost = client.patch(f"/api/v1/seniors/{s.id}", json={"address": "不存在的地方"}, headers=h)
     assert_error(lost, 422, "address_not_found")
+
+
+def test_patch_a_move_to_another_community_follows_the_new_position(client, session, fresh):
+    a = community_at(fresh, "向阳社区", "北湖区")
+    jujing = community_at(fresh, "桔井社区", "苏仙区")
+    me = f.user(session, Role.SENIOR)
+    s = f.senior(session, session.get(Community, a.id), owner=me)
+    h = f.bearer(session, me)
+    session.commit()
+    r = client.patch(f"/api/v1/seniors/{s.id}", json={"address": "郴州市苏仙区桔井社区7栋"}, headers=h)
+    assert r.status_code == 200 and r.get_json()["community_id"] == jujing.id, r.get_json()
+    r = client.patch(f"/api/v1/seniors/{s.id}", json={"lat": XIANGYANG_BEIHU[0], "lon": XIANGYANG_BEIHU[1]},
+                     headers=h)
+    assert r.status_code == 200 and r.get_json()["community_id"] == a.id
+    with fresh() as db:
+        assert db.get(Senior, s.id).community_id == a.id
+
+
+def test_staff_move_a_senior_by_address_only_into_their_communities(client, session, fresh):
+    a = session.get(Community, community_at(fresh, "向阳社区", "北湖区").id)
+    jujing = session.get(Community, community_at(fresh, "桔井社区", "苏仙区").id)
+    s = f.senior(session, a)
+    h_narrow = f.bearer(session, f.staff(session, a))
+    h_wide = f.bearer(session, f.staff(session, a, jujing))
+    session.commit()
+    move = {"address": "郴州市苏仙区桔井社区7栋"}
+    assert_error(client.patch(f"/api/v1/seniors/{s.id}", json=move, headers=h_narrow), 403, "community_out_of_scope")
+    with fresh() as db:
+        assert (db.get(Senior, s.id).community_id, db.get(Senior, s.id).address) == (a.id, s.address)
+    r = client.patch(f"/api/v1/seniors/{s.id}", json=move, headers=h_wide)
+    assert r.status_code == 200 and r.get_json()["community_id"] == jujing.id
 
 
 @pytest.mark.parametrize("change", [{"name": None}, {"address": None}, {"birth_year": None}, {"lat": 25.7},

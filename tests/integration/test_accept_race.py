@@ -16,7 +16,8 @@ from models.types import utcnow
 from server import create_app
 from server.migrate import upgrade
 from tests import factories as f
-from tests.conftest import PG_URL, sqlite_engine, test_settings
+from tests.conftest import PG_URL, sqlite_engine
+from tests.conftest import test_settings as make_settings
 
 ROUNDS, RACERS = 200, 20
 
@@ -73,7 +74,7 @@ def _new_round(engine, senior_id, community_id, booker_id, provider_ids, number)
 
 
 def test_exactly_one_of_twenty_concurrent_accepts_wins_every_round(race_engine, tmp_path):
-    app = create_app(test_settings(tmp_path), engine=race_engine)
+    app = create_app(make_settings(tmp_path), engine=race_engine)
     senior_id, community_id, booker_id, provider_ids, phones = _arrange(race_engine)
     headers = [f.login(app.test_client(), phone) for phone in phones]
     barrier = threading.Barrier(RACERS)
@@ -103,7 +104,7 @@ def test_exactly_one_of_twenty_concurrent_accepts_wins_every_round(race_engine, 
 
 def test_one_provider_racing_for_two_overlapping_visits_gets_only_one(race_engine, tmp_path):
     """The provider row lock serialises a provider's accepts: never two overlapping visits."""
-    app = create_app(test_settings(tmp_path), engine=race_engine)
+    app = create_app(make_settings(tmp_path), engine=race_engine)
     senior_id, community_id, booker_id, provider_ids, phones = _arrange(race_engine)
     header = f.login(app.test_client(), phones[0])
     for number in range(20):

@@ -2,8 +2,8 @@
 reaches a Socket.IO client connected to the other, once.
 
 Skipped when Redis or PostgreSQL is unreachable, except in CI (CI=true) where that fails.
-Each run has its own schema (dropped afterwards) and a Redis database number of its own choosing;
-it flushes nothing.
+Each run has its own schema (dropped afterwards), a Redis database number of its own choosing and
+its own Socket.IO channel (pub/sub channels span database numbers); it flushes nothing.
 """
 from __future__ import annotations
 
@@ -60,6 +60,7 @@ def cluster(tmp_path):
     sep = "&" if "?" in PG_URL else "?"
     url = f"{PG_URL}{sep}options=-csearch_path%3D{schema}"
     redis_url = f"{REDIS_BASE}/{random.randint(1, 15)}"
+    channel = f"linli-test-{uuid.uuid4().hex}"  # shared by A and B, seen by no other run
     admin = make_engine(PG_URL)
     with contextlib.ExitStack() as cleanup:
         with admin.begin() as conn:
@@ -89,7 +90,7 @@ def cluster(tmp_path):
             instance = tmp_path / f"instance-{name}"
             instance.mkdir()
             env = {"LINLI_DATABASE_URL": url, "LINLI_REDIS_URL": redis_url, "LINLI_INSTANCE_PATH": str(instance),
-                   "LINLI_SECRET_KEY": SECRET}
+                   "LINLI_SECRET_KEY": SECRET, "LINLI_SOCKETIO_CHANNEL": channel}
             server = f.LiveServer(env, log=tmp_path / f"serve-{name}.log")
             cleanup.callback(server.stop)  # registered before start: stopped even if start fails
             servers[name] = server.start()

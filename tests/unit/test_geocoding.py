@@ -39,6 +39,16 @@ def test_the_district_named_in_the_address_settles_a_shared_name(gazetteer):
     assert point(gazetteer.geocode("郴州市北湖区桔井社区7栋")) == (25.79511, 113.00788)
 
 
+@pytest.mark.parametrize("address", ["郴州市桔井社区7栋", "桔井社区", "资兴市桔井社区"])
+def test_a_shared_name_without_its_district_is_none(gazetteer, address):
+    assert gazetteer.geocode(address) is None
+    assert locate(gazetteer, address) is None
+
+
+def test_a_unique_community_name_alone_is_found(gazetteer):
+    assert point(gazetteer.geocode("郴州市五岭社区3栋")) == (25.81446, 113.02408)
+
+
 def test_a_district_alone_gives_its_seat(gazetteer):
     assert point(gazetteer.geocode("郴州市苏仙区某某路12号")) == (25.7970, 113.0420)
 
