@@ -38,7 +38,8 @@ def create_app(settings: Settings | None = None, *, engine=None) -> OpenAPI:
                       RATELIMIT_HEADERS_ENABLED=True)
     app.json.ensure_ascii = False
     app.extensions[db.ENGINE_KEY] = engine or make_engine(settings.database_url)
-    app.extensions[DIRECTORY_KEY] = ProviderDirectory(app.extensions[db.ENGINE_KEY], warm=settings.index_warm)
+    app.extensions[DIRECTORY_KEY] = ProviderDirectory(app.extensions[db.ENGINE_KEY], warm=settings.index_warm,
+                                                     check_every=settings.index_check_seconds)
     limiter.init_app(app)
     app.before_request(hooks.check_body)
     app.after_request(hooks.security_headers)

@@ -95,7 +95,8 @@ def db_session(request, tmp_path):
 
 def test_settings(tmp_path, **overrides) -> Settings:
     """Settings for a test app: its own instance folder, rate limits off unless asked for."""
-    values = dict(rate_limits_enabled=False, secret_key="test-secret", port=5000, index_warm="sync")
+    values = dict(rate_limits_enabled=False, secret_key="test-secret", port=5000, index_warm="sync",
+                  index_check_seconds=0.0)
     values.update(overrides)
     return Settings.from_env({"LINLI_INSTANCE_PATH": str(tmp_path / "instance")}, **values)
 

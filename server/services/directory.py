@@ -8,12 +8,15 @@ Eligibility is always re-checked on fresh rows, so the index only has to never m
 from __future__ import annotations
 
 import threading
+import time
+from dataclasses import dataclass
 from collections.abc import Iterable
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import and_, func, or_, update
+from sqlalchemy import and_, event as sa_event, func, or_, update
 from sqlalchemy.engine import Engine
+from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, ServiceType
@@ -25,10 +28,26 @@ from models.providers import Counter, Provider
 from models.requests import ServiceRequest
 
 COUNTER = "provider"
+_CHANGED = "linli.provider_changed"
+# Provider changes committed by this process: the directory re-checks the database at once after
+# one, and otherwise at most every check_every seconds (changes from other processes).
+_local_commits = {"count": 0}
+
+
+@sa_event.listens_for(OrmSession, "after_commit")
+def _count_local_change(session: OrmSession) -> None:
+    if session.info.pop(_CHANGED, False):
+        _local_commits["count"] += 1
+
+
+@sa_event.listens_for(OrmSession, "after_rollback")
+def _forget_local_change(session: OrmSession) -> None:
+    session.info.pop(_CHANGED, None)
 
 
 def bump_revision(session: Session, provider: Provider) -> None:
     """Stamp provider with a new revision so every process's index picks the change up."""
+    session.info[_CHANGED] = True
     value = session.exec(update(Counter).where(Counter.name == COUNTER)
                          .values(value=Counter.value + 1).returning(Counter.value)).first()
     if value is None:
@@ -56,8 +75,10 @@ class ProviderDirectory:
     while its index loads on a thread; warm="sync" (tools, tests) loads it on first use.
     """
 
-    def __init__(self, engine: Engine, *, warm: str = "sync") -> None:
+    def __init__(self, engine: Engine, *, warm: str = "sync", check_every: float = 0.0) -> None:
         self._engine = engine
+        self._check_every = check_every
+        self._checked: tuple[float, int] | None = None  # (monotonic time, local commits) at the last check
         self.index = GeoIndex.build([])
         self._seen = -1
         self._lock = threading.Lock()
@@ -81,8 +102,13 @@ class ProviderDirectory:
 
         It reads through its own session: an uncommitted change must never reach the shared index.
         """
+        local = _local_commits["count"]
+        if self._checked is not None and self._checked[1] == local \
+                and time.monotonic() - self._checked[0] < self._check_every:
+            return
         with read_session(self._engine) as session:
             self._refresh(session, now)
+        self._checked = (time.monotonic(), local)
 
     def _refresh(self, session: Session, now: datetime) -> None:
         current = session.exec(select(Counter.value).where(Counter.name == COUNTER)).first() or 0
@@ -135,26 +161,42 @@ def sql_candidates(session: Session, service_type: ServiceType, lat: float, lon:
 
 
 # The columns matching needs: rows of these, not whole ORM objects, keep a booking's short list cheap.
-_SNAPSHOT_COLUMNS = (Provider.id, Provider.status, Provider.services, Provider.base_lat, Provider.base_lon,
-                     Provider.service_radius_km, Provider.on_duty, Provider.duty_lat, Provider.duty_lon,
-                     Provider.duty_updated_at, Provider.rating_sum, Provider.rating_count, Provider.credit_score,
-                     Provider.certifications)
+_SNAPSHOT_COLUMNS = (Provider.id, Provider.user_id, Provider.status, Provider.services, Provider.base_lat,
+                     Provider.base_lon, Provider.service_radius_km, Provider.on_duty, Provider.duty_lat,
+                     Provider.duty_lon, Provider.duty_updated_at, Provider.rating_sum, Provider.rating_count,
+                     Provider.credit_score, Provider.certifications)
 
 
-def snapshots(session: Session, ids: Iterable[int]) -> dict[int, ProviderSnapshot]:
-    """Fresh matching snapshots for ids: standing, position, load and committed visit times."""
+@dataclass(frozen=True)
+class CandidateFacts:
+    """What ranking a short list needs, read in two queries."""
+
+    snapshots: dict[int, ProviderSnapshot]
+    past_visits: dict[int, int]  # completed visits to this senior, per provider (continuity of care)
+    user_ids: dict[int, int]  # the account behind each provider, to address their events
+
+
+def candidate_facts(session: Session, senior_id: int, ids: Iterable[int]) -> CandidateFacts:
+    """Fresh snapshots (standing, position, load, committed visit times) and history for ids."""
     ids = list(ids)
     if not ids:
-        return {}
+        return CandidateFacts({}, {}, {})
     providers = session.exec(select(*_SNAPSHOT_COLUMNS).where(Provider.id.in_(ids))).all()
-    visits = session.exec(select(ServiceRequest.provider_id, ServiceRequest.scheduled_start,
+    visits = session.exec(select(ServiceRequest.provider_id, ServiceRequest.status, ServiceRequest.scheduled_start,
                                  ServiceRequest.scheduled_end)
                           .where(ServiceRequest.provider_id.in_(ids),
-                                 ServiceRequest.status.in_([s.value for s in VISIT_STATUSES]))).all()
+                                 ServiceRequest.status.in_([s.value for s in VISIT_STATUSES])
+                                 | ((ServiceRequest.status == RequestStatus.COMPLETED.value)
+                                    & (ServiceRequest.senior_id == senior_id)))).all()
     busy: dict[int, list] = {}
-    for pid, start, end in visits:
-        busy.setdefault(pid, []).append((start, end))
-    return {p.id: snapshot(p, busy.get(p.id, [])) for p in providers}
+    history: dict[int, int] = {}
+    for pid, status, start, end in visits:
+        if status == RequestStatus.COMPLETED:
+            history[pid] = history.get(pid, 0) + 1
+        else:
+            busy.setdefault(pid, []).append((start, end))
+    return CandidateFacts(snapshots={p.id: snapshot(p, busy.get(p.id, [])) for p in providers},
+                          past_visits=history, user_ids={p.id: p.user_id for p in providers})
 
 
 def snapshot(p, busy: list) -> ProviderSnapshot:
@@ -166,12 +208,3 @@ def snapshot(p, busy: list) -> ProviderSnapshot:
         rating_avg=(p.rating_sum / p.rating_count) if p.rating_count else None, rating_count=p.rating_count,
         credit_score=p.credit_score, certifications=frozenset(p.certifications), active_load=len(busy),
         busy=tuple(busy))
-
-
-def past_visits(session: Session, senior_id: int, ids: Iterable[int]) -> dict[int, int]:
-    """How many completed visits each provider has made to this senior (continuity of care)."""
-    rows = session.exec(select(ServiceRequest.provider_id, func.count())
-                        .where(ServiceRequest.senior_id == senior_id, ServiceRequest.provider_id.in_(list(ids)),
-                               ServiceRequest.status == RequestStatus.COMPLETED.value)
-                        .group_by(ServiceRequest.provider_id)).all()
-    return {pid: n for pid, n in rows}

@@ -14,7 +14,7 @@ from models.providers import Provider
 from models.requests import Offer, OfferPublic, ServiceRequest
 from models.seniors import Senior
 from server.services import events
-from server.services.directory import ProviderDirectory, past_visits, snapshots
+from server.services.directory import ProviderDirectory, candidate_facts
 from server.services.lifecycle import event_view, move
 
 # A scheduled visit is offered this long before it starts (plans materialise 14 days ahead).
@@ -47,7 +47,7 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
     # A withdrawn offer was not the provider's choice (someone else took it, the request was
     # escalated): they may be asked again. Declined, expired and accepted ones are not.
     offered = {pid for pid, o in prior.items() if o.status != OfferStatus.WITHDRAWN}
-    ranked = _short_list(session, request, senior, offered, directory=directory, now=now)
+    ranked, user_ids = _short_list(session, request, senior, offered, directory=directory, now=now)
     decision = plan_wave(ranked, already_offered=offered, wave_number=request.wave + 1,
                          priority=request.priority, now=now, asap=request.asap, policy=POLICY)
     if decision.escalate:
@@ -69,28 +69,29 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
     session.add_all(offers)
     session.add(request)
     session.flush()
-    _announce_offers(session, request, senior, offers)
+    _announce_offers(session, request, senior, offers, user_ids)
     return offers
 
 
 def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], *,
-                directory: ProviderDirectory, now: datetime) -> list:
-    """Rank the nearest covering providers; widen the list while too few new eligible ones remain."""
+                directory: ProviderDirectory, now: datetime) -> tuple[list, dict[int, int]]:
+    """Rank the nearest covering providers; widen the list while too few new eligible ones remain.
+
+    Returns the ranking and the account behind each provider ranked."""
     spec = spec_for(request, senior)
     needed = POLICY.wave_size(request.wave + 1, request.priority)
     limit = SHORT_LIST
     while True:
         ids = directory.candidates(request.service_type, senior.lat, senior.lon, now, limit=limit)
-        history = past_visits(session, senior.id, ids) if ids else {}
-        ranked = rank(spec, snapshots(session, ids).values(), now=now, history=history)
+        facts = candidate_facts(session, senior.id, ids)
+        ranked = rank(spec, facts.snapshots.values(), now=now, history=facts.past_visits)
         if len(ids) < limit or sum(c.provider_id not in offered for c in ranked) >= needed:
-            return ranked
+            return ranked, facts.user_ids
         limit *= 4
 
 
-def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list[Offer]) -> None:
-    users = dict(session.exec(select(Provider.id, Provider.user_id)
-                              .where(Provider.id.in_([o.provider_id for o in offers]))).all())
+def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list[Offer],
+                     users: dict[int, int]) -> None:
     for offer in offers:
         payload = offer_view(offer, request, senior).model_dump(mode="json")
         events.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})

@@ -2,9 +2,12 @@
 import random
 import time
 
+from sqlalchemy import update as sa_update
+from sqlmodel import select
+
 from dispatch.catalog import ProviderStatus, ServiceType
 from models.engine import write_session
-from models.providers import Provider
+from models.providers import Counter, Provider
 from models.types import utcnow
 from server.services.directory import ProviderDirectory, bump_revision, sql_candidates
 from tests import factories as f
@@ -64,3 +67,27 @@ def test_a_new_process_dispatches_from_sql_while_its_index_warms(engine):
         time.sleep(0.01)
     assert directory.ready
     assert directory.candidates(ServiceType.MEAL, com.lat, com.lon, now) == expected  # the index now
+
+
+def test_local_changes_are_seen_at_once_others_within_the_check_interval(db_session, monkeypatch):
+    com, _ = _scatter(db_session, n=20)
+    directory = ProviderDirectory(db_session.get_bind(), check_every=60.0)
+    now = utcnow()
+    nearby = directory.candidates(ServiceType.MEAL, com.lat, com.lon, now)
+    first = db_session.get(Provider, nearby[0])
+    first.status = ProviderStatus.SUSPENDED
+    bump_revision(db_session, first)  # a change committed by this process
+    db_session.commit()
+    assert nearby[0] not in directory.candidates(ServiceType.MEAL, com.lat, com.lon, now)
+    # Another process's change: the counter and the row move without this process committing.
+    second = nearby[1]
+    db_session.exec(sa_update(Counter).where(Counter.name == "provider").values(value=Counter.value + 1))
+    db_session.exec(sa_update(Provider).where(Provider.id == second)
+                    .values(status=ProviderStatus.SUSPENDED.value,
+                            revision=select(Counter.value).where(Counter.name == "provider").scalar_subquery()))
+    db_session.info.pop("linli.provider_changed", None)
+    db_session.commit()
+    assert second in directory.candidates(ServiceType.MEAL, com.lat, com.lon, now)  # not checked yet
+    clock = time.monotonic() + 61
+    monkeypatch.setattr(time, "monotonic", lambda: clock)
+    assert second not in directory.candidates(ServiceType.MEAL, com.lat, com.lon, now)

@@ -123,3 +123,21 @@ def test_sos_alerts_the_nearest_five_on_duty_and_escalates_until_acknowledged(wo
     assert sos.escalate_unacknowledged(session=s, now=t0 + timedelta(minutes=30)) == 0
     done = sos.resolve_sos(session=s, user=family, sos_id=alert.id, note="已送医", now=t0 + timedelta(minutes=40))
     assert done.status == "resolved" and done.escalations == 2
+
+
+def test_a_provider_who_knows_the_senior_is_in_the_first_wave(world):
+    s, t0 = world["session"], world["t0"]
+    familiar = world["providers"][7]  # 1.6 km away: outside the three nearest
+    for day in range(5):
+        start = t0 - timedelta(days=day + 1)
+        s.add(ServiceRequest(senior_id=world["senior"].id, community_id=world["community"].id, service_type="meal",
+                             status=RequestStatus.COMPLETED, scheduled_start=start,
+                             scheduled_end=start + timedelta(hours=1), created_by=world["owner"].id,
+                             provider_id=familiar.id))
+    s.commit()
+    rid = _book(world, t0).id
+    first = _offers_by_wave(s, rid)[1]
+    assert familiar.id in [o.provider_id for o in first]
+    assert world["providers"][0].id in [o.provider_id for o in first]  # the nearest keeps its seat
+    offer = next(o for o in first if o.provider_id == familiar.id)
+    assert any(r["code"] == "continuity" for r in offer.reasons)
