@@ -33,6 +33,7 @@ class Settings:
     sos_limit: str = "10/minute"
     scheduler: bool = True
     index_warm: str = "background"  # a new process dispatches from SQL while its geo index loads
+    relay_autostart: bool = True  # tests turn it off and drain by hand
     index_check_seconds: float = 0.1  # other processes' provider changes reach this index within this
 
     @classmethod

@@ -35,19 +35,21 @@ def wire(event: Event) -> dict:
 
 
 class Relay:
-    def __init__(self, engine: Engine, emit, *, poll_seconds: float = 0.5):
+    def __init__(self, engine: Engine, emit, *, poll_seconds: float = 0.5, autostart: bool = True):
         self._engine = engine
         self._emit = emit  # emit(event_name, payload, room)
         self._poll = poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
         self._started = False
+        self._autostart = autostart  # off in tests, which drain() by hand: no writer behind their back
         self._start_lock = threading.Lock()
         self._drain_lock = threading.Lock()  # replay and relay take turns, so a replay comes first
 
     def kick(self) -> None:
-        """Something was committed: wake the relay (starting it on first use)."""
-        self.start()
+        """Something was committed: wake the relay (starting it on first use, unless autostart is off)."""
+        if self._autostart:
+            self.start()
         self._wake.set()
 
     def start(self) -> None:

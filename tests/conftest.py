@@ -94,9 +94,10 @@ def db_session(request, tmp_path):
 
 
 def test_settings(tmp_path, **overrides) -> Settings:
-    """Settings for a test app: its own instance folder, rate limits off unless asked for."""
+    """Settings for a test app: its own instance folder, rate limits off unless asked for, and no
+    relay thread (tests drain it by hand), so nothing writes behind a test's back."""
     values = dict(rate_limits_enabled=False, secret_key="test-secret", port=5000, index_warm="sync",
-                  index_check_seconds=0.0)
+                  index_check_seconds=0.0, relay_autostart=False)
     values.update(overrides)
     return Settings.from_env({"LINLI_INSTANCE_PATH": str(tmp_path / "instance")}, **values)
 

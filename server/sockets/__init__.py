@@ -34,7 +34,8 @@ def init_sockets(app, settings) -> None:
     origins = list(settings.allowed_origins) or same_origin
     socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
                       message_queue=settings.redis_url, channel=settings.socketio_channel)
-    relay = Relay(app.extensions["linli.engine"], lambda name, payload, room: socketio.emit(name, payload, to=room))
+    relay = Relay(app.extensions["linli.engine"], lambda name, payload, room: socketio.emit(name, payload, to=room),
+                  autostart=settings.relay_autostart)
     app.extensions[RELAY_KEY] = relay
 
     @app.after_request
