@@ -1,6 +1,8 @@
 """The database session of the current request: read-only for GETs, writing otherwise."""
 from __future__ import annotations
 
+from functools import wraps
+
 from flask import current_app, g, request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
@@ -25,8 +27,6 @@ def session() -> Session:
 
 def writes(view):
     """Mark a GET view that writes (an audited read), so its session may write."""
-    from functools import wraps
-
     @wraps(view)
     def wrapper(*args, **kwargs):
         g.db_writes = True

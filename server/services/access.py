@@ -12,6 +12,7 @@ from sqlmodel import Session, select
 from dispatch.catalog import Role
 from models.accounts import StaffCommunity, User
 from models.providers import Organization, Provider
+from models.requests import ServiceRequest
 from models.seniors import FamilyLink, Senior
 from server.errors import Forbidden, NotFound
 
@@ -136,8 +137,6 @@ def provider_of(session: Session, user: User) -> Provider | None:
 def request_for(*, session: Session, user: User, request_id: int, action: SeniorAction):
     """The request and its senior, if user may do action with it: the senior's side by their rights
     over the senior, a provider only for a request assigned to them; else 404 or 403."""
-    from models.requests import ServiceRequest  # local: requests are a later layer of the model
-
     request = session.get(ServiceRequest, request_id)
     if request is None:
         raise NotFound()

@@ -10,6 +10,7 @@ from dispatch.lifecycle import OfferStatus, RequestStatus
 from dispatch.matching import RequestSpec, rank
 from dispatch.offers import WavePolicy, plan_wave
 from dispatch.visits import coarse_area
+from models.places import Community
 from models.providers import Provider
 from models.requests import Offer, OfferPublic, ServiceRequest
 from models.seniors import Senior
@@ -92,8 +93,9 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
 
 def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list[Offer],
                      users: dict[int, int]) -> None:
+    community = session.get(Community, request.community_id)
     for offer in offers:
-        payload = offer_view(offer, request, senior).model_dump(mode="json")
+        payload = offer_view(offer, request, senior, community.name).model_dump(mode="json")
         events.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})
     events.request_changed(session, request, event_view(request))
 

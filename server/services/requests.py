@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, update
+from sqlalchemy import case, update
 from sqlmodel import Session, select
 
 from dispatch.catalog import Role
@@ -112,10 +112,8 @@ def release_visit(session: Session, request: ServiceRequest, *, now: datetime, a
     provider = session.get(Provider, request.provider_id)
     dropped_user = provider.user_id
     if penalty:  # a drop-out after accepting costs credit (SQL arithmetic: no lost update)
-        session.exec(update(Provider).where(Provider.id == provider.id)
-                     .values(credit_score=func.max(0, Provider.credit_score - penalty)
-                             if session.get_bind().dialect.name == "sqlite"
-                             else func.greatest(0, Provider.credit_score - penalty)))
+        session.exec(update(Provider).where(Provider.id == provider.id).values(
+            credit_score=case((Provider.credit_score > penalty, Provider.credit_score - penalty), else_=0)))
     for offer in session.exec(select(Offer).where(Offer.request_id == request.id,
                                                   Offer.provider_id == provider.id)).all():
         offer.status, offer.responded_at = OfferStatus.DECLINED, now  # their choice: not asked again

@@ -154,6 +154,7 @@ def test_a_booking_offers_the_nearest_on_duty_provider_and_tells_senior_and_staf
         assert offer["id"] == offers[p.id].id and offer["request_id"] == request["id"]
         assert offer["distance_km"] == pytest.approx(offers[p.id].distance_km)
         assert set(offer["area"]) >= {"lat", "lon"}
+        assert offer["area"]["community"]  # the same coarse area GET /offers shows: its community's name
         assert not {k for k in keys_anywhere(event) if "address" in k or "phone" in k}, event
     assert of_type(got["p0"], "offer_created")[0]["offer"]["distance_km"] == pytest.approx(0.3, abs=0.05)
 
