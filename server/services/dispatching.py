@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from types import SimpleNamespace
 
+from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from dispatch.catalog import CareLevel
@@ -38,13 +40,14 @@ def spec_for(request: ServiceRequest, senior: Senior) -> RequestSpec:
 
 
 def open_next_wave(session: Session, request: ServiceRequest, *, directory: ProviderDirectory,
-                   now: datetime, actor_id: int | None = None) -> list[Offer]:
+                   now: datetime, actor_id: int | None = None) -> list[int]:
     """Offer the request to the next wave of ranked providers, or escalate it to the center.
 
-    Writes offers and their events; the caller commits.
+    Writes offers and their events; the caller commits. Returns the ids of the offers made.
     """
     senior = session.get(Senior, request.senior_id)
-    prior = {o.provider_id: o for o in session.exec(select(Offer).where(Offer.request_id == request.id)).all()}
+    prior = {} if request.first_offer_at is None else {  # never offered: no offers to look up
+        o.provider_id: o for o in session.exec(select(Offer).where(Offer.request_id == request.id)).all()}
     # A withdrawn offer was not the provider's choice (someone else took it, the request was
     # escalated): they may be asked again. Declined, expired and accepted ones are not.
     offered = {pid for pid, o in prior.items() if o.status != OfferStatus.WITHDRAWN}
@@ -58,20 +61,31 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
         move(session, request, RequestStatus.OFFERING, now=now, actor_id=actor_id, note=decision.reason)
     request.wave += 1
     request.first_offer_at = request.first_offer_at or now
-    by_id = {c.provider_id: c for c in ranked}
-    offers = []
-    for pid in decision.provider_ids:
-        offer = prior.get(pid) or Offer(request_id=request.id, provider_id=pid)
-        offer.sqlmodel_update(dict(
-            wave=request.wave, status=OfferStatus.OFFERED, score=round(by_id[pid].score, 2),
-            distance_km=round(by_id[pid].distance_km, 2), created_at=now, expires_at=decision.expires_at,
-            responded_at=None, reasons=[{**vars(r), "points": round(r.points, 1)} for r in by_id[pid].reasons]))
-        offers.append(offer)
-    session.add_all(offers)
     session.add(request)
-    session.flush()
+    by_id = {c.provider_id: c for c in ranked}
+    fields = {pid: dict(wave=request.wave, status=OfferStatus.OFFERED, score=round(by_id[pid].score, 2),
+                        distance_km=round(by_id[pid].distance_km, 2), created_at=now,
+                        expires_at=decision.expires_at, responded_at=None,
+                        reasons=[{**vars(r), "points": round(r.points, 1)} for r in by_id[pid].reasons])
+              for pid in decision.provider_ids}
+    offers = _write_offers(session, request, fields, prior)
     _announce_offers(session, request, senior, offers, user_ids)
-    return offers
+    return [o.id for o in offers]
+
+
+def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, dict],
+                  prior: dict[int, Offer]) -> list[SimpleNamespace]:
+    """Re-open withdrawn offers in place and insert the new ones in one statement (the booking's hot path)."""
+    for pid in fields.keys() & prior.keys():
+        prior[pid].sqlmodel_update(fields[pid])
+        session.add(prior[pid])
+    new = [{"request_id": request.id, "provider_id": pid, **f} for pid, f in fields.items() if pid not in prior]
+    ids = session.execute(insert(Offer).returning(Offer.id, sort_by_parameter_order=True), new).scalars().all() \
+        if new else []
+    made = {row["provider_id"]: SimpleNamespace(id=i, **row) for i, row in zip(ids, new)}
+    session.flush()
+    made.update({pid: prior[pid] for pid in fields.keys() & prior.keys()})
+    return [made[pid] for pid in fields]
 
 
 def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], *,
@@ -91,7 +105,7 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
         limit *= 4
 
 
-def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list[Offer],
+def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list,
                      users: dict[int, int]) -> None:
     community = session.get(Community, request.community_id)
     for offer in offers:
