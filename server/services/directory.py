@@ -3,13 +3,15 @@
 Each process holds its own GeoIndex. Every dispatch-relevant provider change bumps the "provider"
 counter in the same transaction and stamps the row with it, so any process brings its index up to
 date by reading the counter (one tiny query) and reloading only rows with a newer revision.
-Eligibility is always re-checked on fresh rows, so the index only has to never miss a candidate.
+The directory also keeps each provider's matching profile, as current as the index; a booking
+reads only the providers' committed visits fresh, and accepting an offer re-checks the provider's
+standing, so a sanction made in another process within check_every cannot slip through.
 """
 from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from collections.abc import Iterable
 from datetime import datetime
 
@@ -84,6 +86,9 @@ class ProviderDirectory:
         self._lock = threading.Lock()
         self._warm = warm
         self._warming = False
+        # Each provider's matching profile and account, as of the last refresh: as current as the
+        # index (at once for this process's changes, within check_every for other processes').
+        self._profiles: dict[int, tuple[ProviderSnapshot, int]] = {}
 
     @property
     def ready(self) -> bool:
@@ -125,6 +130,7 @@ class ProviderDirectory:
                     self.index.remove(p.id)
                 else:
                     self.index.upsert(entry)
+                self._profiles[p.id] = (snapshot(p, []), p.user_id)
             self._seen = max([current] + [p.revision for p in rows])
 
     def candidates(self, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
@@ -137,6 +143,19 @@ class ProviderDirectory:
                 return [pid for pid, _km in sql_candidates(session, service_type, lat, lon, now, limit=limit)]
         self.refresh(now)
         return [pid for pid, _km in self.index.candidates(service_type, lat, lon, limit=limit)]
+
+
+    def facts(self, session: Session, senior_id: int, ids: Iterable[int]) -> CandidateFacts:
+        """Profiles (from this directory, or the database for any it lacks) with load and history read fresh."""
+        ids = list(ids)
+        if not ids:
+            return CandidateFacts({}, {}, {})
+        profiles = {i: self._profiles[i] for i in ids if i in self._profiles}
+        profiles.update(_load_profiles(session, [i for i in ids if i not in profiles]))
+        busy, history = _visits(session, senior_id, ids)
+        snaps = {pid: replace(snap, busy=tuple(busy[pid]), active_load=len(busy[pid])) if pid in busy else snap
+                 for pid, (snap, _user) in profiles.items()}
+        return CandidateFacts(snaps, history, {pid: user for pid, (_snap, user) in profiles.items()})
 
 
 def sql_candidates(session: Session, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
@@ -169,34 +188,34 @@ _SNAPSHOT_COLUMNS = (Provider.id, Provider.user_id, Provider.status, Provider.se
 
 @dataclass(frozen=True)
 class CandidateFacts:
-    """What ranking a short list needs, read in two queries."""
+    """What ranking a short list needs."""
 
     snapshots: dict[int, ProviderSnapshot]
     past_visits: dict[int, int]  # completed visits to this senior, per provider (continuity of care)
     user_ids: dict[int, int]  # the account behind each provider, to address their events
 
 
-def candidate_facts(session: Session, senior_id: int, ids: Iterable[int]) -> CandidateFacts:
-    """Fresh snapshots (standing, position, load, committed visit times) and history for ids."""
-    ids = list(ids)
-    if not ids:
-        return CandidateFacts({}, {}, {})
-    providers = session.exec(select(*_SNAPSHOT_COLUMNS).where(Provider.id.in_(ids))).all()
-    visits = session.exec(select(ServiceRequest.provider_id, ServiceRequest.status, ServiceRequest.scheduled_start,
-                                 ServiceRequest.scheduled_end)
-                          .where(ServiceRequest.provider_id.in_(ids),
-                                 ServiceRequest.status.in_([s.value for s in VISIT_STATUSES])
-                                 | ((ServiceRequest.status == RequestStatus.COMPLETED.value)
-                                    & (ServiceRequest.senior_id == senior_id)))).all()
+def _load_profiles(session: Session, ids: list[int]) -> dict[int, tuple[ProviderSnapshot, int]]:
+    rows = session.exec(select(*_SNAPSHOT_COLUMNS).where(Provider.id.in_(ids))).all() if ids else []
+    return {p.id: (snapshot(p, []), p.user_id) for p in rows}
+
+
+def _visits(session: Session, senior_id: int, ids: list[int]) -> tuple[dict[int, list], dict[int, int]]:
+    """Committed visit times per provider, and their completed visits to this senior."""
+    rows = session.exec(select(ServiceRequest.provider_id, ServiceRequest.status, ServiceRequest.scheduled_start,
+                               ServiceRequest.scheduled_end)
+                        .where(ServiceRequest.provider_id.in_(ids),
+                               ServiceRequest.status.in_([s.value for s in VISIT_STATUSES])
+                               | ((ServiceRequest.status == RequestStatus.COMPLETED.value)
+                                  & (ServiceRequest.senior_id == senior_id)))).all()
     busy: dict[int, list] = {}
     history: dict[int, int] = {}
-    for pid, status, start, end in visits:
+    for pid, status, start, end in rows:
         if status == RequestStatus.COMPLETED:
             history[pid] = history.get(pid, 0) + 1
         else:
             busy.setdefault(pid, []).append((start, end))
-    return CandidateFacts(snapshots={p.id: snapshot(p, busy.get(p.id, [])) for p in providers},
-                          past_visits=history, user_ids={p.id: p.user_id for p in providers})
+    return busy, history
 
 
 def snapshot(p, busy: list) -> ProviderSnapshot:

@@ -17,7 +17,7 @@ from models.providers import Provider
 from models.requests import Offer, OfferPublic, ServiceRequest
 from models.seniors import Senior
 from server.services import events
-from server.services.directory import ProviderDirectory, candidate_facts
+from server.services.directory import ProviderDirectory
 from server.services.lifecycle import event_view, move
 
 # A scheduled visit is offered this long before it starts (plans materialise 14 days ahead).
@@ -98,7 +98,7 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
     limit = SHORT_LIST
     while True:
         ids = directory.candidates(request.service_type, senior.lat, senior.lon, now, limit=limit)
-        facts = candidate_facts(session, senior.id, ids)
+        facts = directory.facts(session, senior.id, ids)
         ranked = rank(spec, facts.snapshots.values(), now=now, history=facts.past_visits)
         if len(ids) < limit or sum(c.provider_id not in offered for c in ranked) >= needed:
             return ranked, facts.user_ids

@@ -45,6 +45,8 @@ def accept_offer(*, session: Session, user: User, offer_id: int, now: datetime) 
     offer = session.get(Offer, offer_id)
     if offer is None or offer.provider_id != mine.id:
         raise NotFound()
+    if mine.status != ProviderStatus.VERIFIED:
+        raise Conflict("账号未通过审核或已被停用 / Your account is not in good standing", code="provider_not_verified")
     if offer.status != OfferStatus.OFFERED:
         raise _gone(offer.status)
     if offer.expires_at <= now:

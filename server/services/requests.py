@@ -16,7 +16,7 @@ from models.seniors import FamilyLink, Senior
 from server.errors import field_error
 from server.services import events
 from server.services.access import SeniorAction, provider_of, request_for, senior_for, staff_communities
-from server.services.directory import ProviderDirectory
+from server.services.directory import ProviderDirectory, bump_revision
 from server.services.dispatching import is_due, open_next_wave, spec_for, withdraw_open_offers
 from server.services.lifecycle import event_view, invalid_transition, move, public_view
 
@@ -114,6 +114,7 @@ def release_visit(session: Session, request: ServiceRequest, *, now: datetime, a
     if penalty:  # a drop-out after accepting costs credit (SQL arithmetic: no lost update)
         session.exec(update(Provider).where(Provider.id == provider.id).values(
             credit_score=case((Provider.credit_score > penalty, Provider.credit_score - penalty), else_=0)))
+        bump_revision(session, provider)  # ranking uses the credit score
     for offer in session.exec(select(Offer).where(Offer.request_id == request.id,
                                                   Offer.provider_id == provider.id)).all():
         offer.status, offer.responded_at = OfferStatus.DECLINED, now  # their choice: not asked again

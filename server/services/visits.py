@@ -15,6 +15,7 @@ from models.requests import ProgressCreate, Rating, RatingCreate, RequestHistory
 from server.errors import Conflict, Forbidden, field_error
 from server.services import audit, events
 from server.services.access import SeniorAction, request_for
+from server.services.directory import bump_revision
 from server.services.lifecycle import event_view, invalid_transition, public_view
 
 NEEDS_POSITION = (RequestStatus.IN_SERVICE, RequestStatus.COMPLETED)
@@ -69,6 +70,7 @@ def rate_visit(*, session: Session, user: User, request_id: int, data: RatingCre
     # One UPDATE in SQL, so two ratings committed at once both count.
     session.exec(update(Provider).where(Provider.id == request.provider_id)
                  .values(rating_sum=Provider.rating_sum + data.stars, rating_count=Provider.rating_count + 1))
+    bump_revision(session, session.get(Provider, request.provider_id))  # ranking uses the rating
     if user.role.is_staff:
         audit.record(session, user, "rating.create", "request", request.id)
     session.commit()

@@ -237,3 +237,16 @@ def test_staff_assign_an_escalated_request_by_hand(client, world, session):
     done = client.post(f"/api/v1/center/requests/{r.get_json()['id']}/assign", json={"provider_id": pid},
                        headers=world["staff_h"])
     assert done.status_code == 200 and done.get_json()["provider_id"] == pid and done.get_json()["status"] == "assigned"
+
+
+def test_a_provider_sanctioned_elsewhere_cannot_accept_an_offer_still_open(client, world, session):
+    """Another process suspended them a moment ago; the offer was not yet withdrawn here."""
+    book(client, world)
+    h = world["provider_h"][0]
+    offer = client.get("/api/v1/offers", headers=h).get_json()[0]
+    provider = session.get(type(world["providers"][0]), world["providers"][0].id)
+    provider.status = ProviderStatus.SUSPENDED
+    session.add(provider)
+    session.commit()
+    r = client.post(f"/api/v1/offers/{offer['id']}/accept", headers=h)
+    assert r.status_code == 409 and r.get_json()["error"]["code"] == "provider_not_verified"
