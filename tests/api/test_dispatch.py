@@ -244,7 +244,7 @@ def test_a_provider_sanctioned_elsewhere_cannot_accept_an_offer_still_open(clien
     book(client, world)
     h = world["provider_h"][0]
     offer = client.get("/api/v1/offers", headers=h).get_json()[0]
-    provider = session.get(type(world["providers"][0]), world["providers"][0].id)
+    provider = f.fresh(session).get(type(world["providers"][0]), world["providers"][0].id)
     provider.status = ProviderStatus.SUSPENDED
     session.add(provider)
     session.commit()
