@@ -7,7 +7,6 @@ from flask import Response, jsonify
 from flask_openapi3 import APIBlueprint, Tag
 from pydantic import BaseModel
 
-from models.types import utcnow  # noqa: F401  (re-exported for the route modules)
 from server.hooks import ErrorBody
 
 PREFIX = "/api/v1"

@@ -5,7 +5,8 @@ from pydantic import BaseModel
 
 from models.accounts import LoginRequest, LoginResponse, RegisterRequest, StaffCreate, UserEnvelope
 from server import db
-from server.api import BEARER, blueprint, reply, utcnow
+from server.api import BEARER, blueprint, reply
+from models.types import utcnow
 from server.auth import COOKIE, CSRF_COOKIE, current_user, presented_token
 from server.limits import limiter, login_phone_key
 from server.security import csrf_for

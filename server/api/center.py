@@ -5,7 +5,8 @@ from dispatch.lifecycle import RequestStatus
 from models.requests import AssignCreate, RequestPublic
 from models.types import MAX_ID, Id
 from server import db
-from server.api import blueprint, reply, utcnow
+from server.api import blueprint, reply
+from models.types import utcnow
 from server.auth import current_user
 from server.errors import Forbidden
 from server.services import offers, requests

@@ -7,7 +7,8 @@ from models.providers import (DutyUpdate, OrganizationCreate, OrganizationPublic
                               StatusChange)
 from models.types import MAX_ID, Id
 from server import db
-from server.api import blueprint, directory, reply, utcnow
+from server.api import blueprint, directory, reply
+from models.types import utcnow
 from server.auth import current_user
 from server.services import providers
 

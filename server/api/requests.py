@@ -5,7 +5,8 @@ from dispatch.lifecycle import RequestStatus
 from models.requests import CancelRequest, OfferPublic, ProgressCreate, RatingCreate, RequestCreate, RequestPublic
 from models.types import MAX_ID, Id
 from server import db
-from server.api import blueprint, directory, limit, reply, utcnow
+from server.api import blueprint, directory, limit, reply
+from models.types import utcnow
 from server.auth import current_user
 from server.idempotency import idempotent
 from server.limits import limiter, user_key

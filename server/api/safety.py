@@ -4,7 +4,8 @@ from pydantic import BaseModel
 from models.sos import SosCreate, SosPublic, SosResolve
 from models.types import Id
 from server import db
-from server.api import blueprint, limit, reply, utcnow
+from server.api import blueprint, limit, reply
+from models.types import utcnow
 from server.auth import current_user
 from server.idempotency import idempotent
 from server.limits import limiter, sos_senior_key

@@ -158,19 +158,24 @@ class ProviderDirectory:
         return CandidateFacts(snaps, history, {pid: user for pid, (_snap, user) in profiles.items()})
 
 
+def positioned_near(lat: float, lon: float, km: float):
+    """SQL condition: the provider's base or on-duty position lies in the box around the point
+    (the prefilter on the indexed lat/lon columns; callers apply the exact distance after)."""
+    south, north, west, east = bounding_box(lat, lon, km)
+
+    def inside(lat_col, lon_col):
+        return and_(lat_col.between(south, north), lon_col.between(west, east))
+
+    return or_(inside(Provider.base_lat, Provider.base_lon), inside(Provider.duty_lat, Provider.duty_lon))
+
+
 def sql_candidates(session: Session, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
                    limit: int | None = None) -> list[tuple[int, float]]:
     """The fallback when no index is loaded: a bounding-box prefilter on the indexed lat/lon columns,
     then the same radius rule as the index, nearest first."""
     widest = session.exec(select(func.max(Provider.service_radius_km))).first() or 0.0
-    south, north, west, east = bounding_box(lat, lon, widest)
-
-    def inside(lat_col, lon_col):
-        return and_(lat_col.between(south, north), lon_col.between(west, east))
-
-    rows = session.exec(select(Provider).where(
-        Provider.status == ProviderStatus.VERIFIED.value,
-        or_(inside(Provider.base_lat, Provider.base_lon), inside(Provider.duty_lat, Provider.duty_lon)))).all()
+    rows = session.exec(select(Provider).where(Provider.status == ProviderStatus.VERIFIED.value,
+                                               positioned_near(lat, lon, widest))).all()
     entries = [e for e in (index_entry(p, now) for p in rows) if e is not None and service_type in e.services]
     if not entries:
         return []

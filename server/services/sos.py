@@ -3,11 +3,9 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import and_, or_
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, Role
-from dispatch.geo import bounding_box
 from dispatch.sos import SOS_LIMIT, SOS_RADIUS_KM, nearest_responders, sos_needs_escalation
 from models.accounts import User
 from models.providers import Provider
@@ -16,7 +14,7 @@ from models.sos import SosAlert, SosCreate, SosPublic
 from server.errors import Conflict, NotFound
 from server.services import events
 from server.services.access import SeniorAction, provider_of, senior_for
-from server.services.directory import snapshot
+from server.services.directory import positioned_near, snapshot
 
 
 def raise_sos(*, session: Session, user: User, data: SosCreate, now: datetime) -> SosPublic:
@@ -43,14 +41,9 @@ def raise_sos(*, session: Session, user: User, data: SosCreate, now: datetime) -
 
 def _on_duty_near(session: Session, lat: float, lon: float) -> dict:
     """Verified on-duty providers whose current or base position lies in the SOS box."""
-    south, north, west, east = bounding_box(lat, lon, SOS_RADIUS_KM)
-
-    def inside(lat_col, lon_col):
-        return and_(lat_col.between(south, north), lon_col.between(west, east))
-
     rows = session.exec(select(Provider).where(
         Provider.on_duty.is_(True), Provider.status == ProviderStatus.VERIFIED.value,
-        or_(inside(Provider.duty_lat, Provider.duty_lon), inside(Provider.base_lat, Provider.base_lon)))).all()
+        positioned_near(lat, lon, SOS_RADIUS_KM))).all()
     return {p.id: snapshot(p, []) for p in rows}
 
 

@@ -11,7 +11,7 @@ from dispatch.lifecycle import InvalidTransition, RequestStatus, check_progress
 from dispatch.visits import checkin_distance_flag
 from models.accounts import User
 from models.providers import Provider
-from models.requests import ProgressCreate, Rating, RatingCreate, RequestHistory, RequestPublic, ServiceRequest
+from models.requests import ProgressCreate, Rating, RatingCreate, RequestHistory, RequestPublic
 from server.errors import Conflict, Forbidden, field_error
 from server.services import audit, events
 from server.services.access import SeniorAction, request_for
