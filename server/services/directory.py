@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import and_, event as sa_event, func, or_, update
+from sqlalchemy import and_, bindparam, event as sa_event, func, or_, update
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
@@ -205,14 +205,18 @@ def _load_profiles(session: Session, ids: list[int]) -> dict[int, tuple[Provider
     return {p.id: (snapshot(p, []), p.user_id) for p in rows}
 
 
+# Built once (a booking's hot path): committed visits of the short list, and their completed visits to this senior.
+_VISITS = (select(ServiceRequest.provider_id, ServiceRequest.status, ServiceRequest.scheduled_start,
+                  ServiceRequest.scheduled_end)
+           .where(ServiceRequest.provider_id.in_(bindparam("ids", expanding=True)),
+                  ServiceRequest.status.in_([s.value for s in VISIT_STATUSES])
+                  | ((ServiceRequest.status == RequestStatus.COMPLETED.value)
+                     & (ServiceRequest.senior_id == bindparam("senior_id")))))
+
+
 def _visits(session: Session, senior_id: int, ids: list[int]) -> tuple[dict[int, list], dict[int, int]]:
     """Committed visit times per provider, and their completed visits to this senior."""
-    rows = session.exec(select(ServiceRequest.provider_id, ServiceRequest.status, ServiceRequest.scheduled_start,
-                               ServiceRequest.scheduled_end)
-                        .where(ServiceRequest.provider_id.in_(ids),
-                               ServiceRequest.status.in_([s.value for s in VISIT_STATUSES])
-                               | ((ServiceRequest.status == RequestStatus.COMPLETED.value)
-                                  & (ServiceRequest.senior_id == senior_id)))).all()
+    rows = session.exec(_VISITS, params={"ids": ids, "senior_id": senior_id}).all()
     busy: dict[int, list] = {}
     history: dict[int, int] = {}
     for pid, status, start, end in rows:

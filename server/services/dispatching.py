@@ -1,6 +1,7 @@
 """Finding providers for a request: rank the nearby eligible ones, offer in waves, else escalate."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
@@ -8,9 +9,9 @@ from sqlalchemy import insert
 from sqlmodel import Session, select
 
 from dispatch.catalog import CareLevel
-from dispatch.lifecycle import OfferStatus, RequestStatus
-from dispatch.matching import RequestSpec, rank
-from dispatch.offers import WavePolicy, plan_wave
+from dispatch.lifecycle import OfferStatus, RequestStatus, check_transition
+from dispatch.matching import RequestSpec, ScoredCandidate, rank
+from dispatch.offers import WaveDecision, WavePolicy, plan_wave
 from dispatch.visits import coarse_area
 from models.places import Community
 from models.providers import Provider
@@ -18,7 +19,7 @@ from models.requests import Offer, OfferPublic, ServiceRequest
 from models.seniors import Senior
 from server.services import events
 from server.services.directory import ProviderDirectory
-from server.services.lifecycle import event_view, move
+from server.services.lifecycle import event_view, move, record
 
 # A scheduled visit is offered this long before it starts (plans materialise 14 days ahead).
 DISPATCH_HORIZON = timedelta(hours=48)
@@ -39,13 +40,20 @@ def spec_for(request: ServiceRequest, senior: Senior) -> RequestSpec:
                        asap=request.asap, care_level=CareLevel(senior.care_level) if senior.care_level else None)
 
 
-def open_next_wave(session: Session, request: ServiceRequest, *, directory: ProviderDirectory,
-                   now: datetime, actor_id: int | None = None) -> list[int]:
-    """Offer the request to the next wave of ranked providers, or escalate it to the center.
+@dataclass(frozen=True)
+class NextWave:
+    """Who the next wave goes to (or why it escalates), before anything is written."""
 
-    Writes offers and their events; the caller commits. Returns the ids of the offers made.
-    """
-    senior = session.get(Senior, request.senior_id)
+    senior: Senior
+    prior: dict[int, Offer]  # the request's earlier offers, by provider
+    ranked: list[ScoredCandidate]
+    user_ids: dict[int, int]  # the account behind each provider ranked
+    decision: WaveDecision
+
+
+def plan_next_wave(session: Session, request: ServiceRequest, senior: Senior, *, directory: ProviderDirectory,
+                   now: datetime) -> NextWave:
+    """Rank the nearby providers not yet asked and choose the next wave (reads only)."""
     prior = {} if request.first_offer_at is None else {  # never offered: no offers to look up
         o.provider_id: o for o in session.exec(select(Offer).where(Offer.request_id == request.id)).all()}
     # A withdrawn offer was not the provider's choice (someone else took it, the request was
@@ -54,22 +62,65 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
     ranked, user_ids = _short_list(session, request, senior, offered, directory=directory, now=now)
     decision = plan_wave(ranked, already_offered=offered, wave_number=request.wave + 1,
                          priority=request.priority, now=now, asap=request.asap, policy=POLICY)
-    if decision.escalate:
-        escalate(session, request, now=now, reason=decision.reason, actor_id=actor_id)
+    return NextWave(senior, prior, ranked, user_ids, decision)
+
+
+def open_next_wave(session: Session, request: ServiceRequest, *, directory: ProviderDirectory,
+                   now: datetime, actor_id: int | None = None) -> list[int]:
+    """Offer the request to the next wave of ranked providers, or escalate it to the center.
+
+    Writes offers and their events; the caller commits. Returns the ids of the offers made.
+    """
+    senior = session.get(Senior, request.senior_id)
+    wave = plan_next_wave(session, request, senior, directory=directory, now=now)
+    if wave.decision.escalate:
+        escalate(session, request, now=now, reason=wave.decision.reason, actor_id=actor_id)
         return []
     if request.status != RequestStatus.OFFERING:
-        move(session, request, RequestStatus.OFFERING, now=now, actor_id=actor_id, note=decision.reason)
+        move(session, request, RequestStatus.OFFERING, now=now, actor_id=actor_id, note=wave.decision.reason)
+    _next_wave_fields(request, now)
+    session.add(request)
+    return _make_offers(session, request, wave, now)
+
+
+def offer_new_request(session: Session, request: ServiceRequest, senior: Senior, *,
+                      directory: ProviderDirectory, now: datetime, actor_id: int) -> None:
+    """Insert a new, due request and offer it to its first wave (or escalate it); the caller commits.
+
+    The booking's hot path: the request is inserted already offering, its two history steps
+    (made, offered) follow in one statement."""
+    wave = plan_next_wave(session, request, senior, directory=directory, now=now)
+    if not wave.decision.escalate:
+        check_transition(RequestStatus.PENDING, RequestStatus.OFFERING)
+        request.status = RequestStatus.OFFERING
+        _next_wave_fields(request, now)
+    session.add(request)
+    session.flush()
+    record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=actor_id)
+    if wave.decision.escalate:
+        escalate(session, request, now=now, reason=wave.decision.reason, actor_id=actor_id)
+        return
+    record(session, request.id, RequestStatus.PENDING, RequestStatus.OFFERING, now=now, actor_id=actor_id,
+           note=wave.decision.reason)
+    _make_offers(session, request, wave, now)
+
+
+def _next_wave_fields(request: ServiceRequest, now: datetime) -> None:
     request.wave += 1
     request.first_offer_at = request.first_offer_at or now
-    session.add(request)
-    by_id = {c.provider_id: c for c in ranked}
+    request.updated_at = now
+
+
+def _make_offers(session: Session, request: ServiceRequest, wave: NextWave, now: datetime) -> list[int]:
+    """Write the wave's offers (the request is in the database) and queue their events."""
+    by_id = {c.provider_id: c for c in wave.ranked}
     fields = {pid: dict(wave=request.wave, status=OfferStatus.OFFERED, score=round(by_id[pid].score, 2),
                         distance_km=round(by_id[pid].distance_km, 2), created_at=now,
-                        expires_at=decision.expires_at, responded_at=None,
+                        expires_at=wave.decision.expires_at, responded_at=None,
                         reasons=[{**vars(r), "points": round(r.points, 1)} for r in by_id[pid].reasons])
-              for pid in decision.provider_ids}
-    offers = _write_offers(session, request, fields, prior)
-    _announce_offers(session, request, senior, offers, user_ids)
+              for pid in wave.decision.provider_ids}
+    offers = _write_offers(session, request, fields, wave.prior)
+    _announce_offers(session, request, wave.senior, offers, wave.user_ids)
     return [o.id for o in offers]
 
 
@@ -80,12 +131,15 @@ def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, d
         prior[pid].sqlmodel_update(fields[pid])
         session.add(prior[pid])
     new = [{"request_id": request.id, "provider_id": pid, **f} for pid, f in fields.items() if pid not in prior]
-    ids = session.execute(insert(Offer).returning(Offer.id, sort_by_parameter_order=True), new).scalars().all() \
-        if new else []
-    made = {row["provider_id"]: SimpleNamespace(id=i, **row) for i, row in zip(ids, new)}
-    session.flush()
+    # One multi-row INSERT on the table; RETURNING order is not guaranteed, so ids are matched by
+    # provider (one offer per provider and request).
+    ids = dict(session.execute(_INSERT_OFFERS, new).tuples().all()) if new else {}
+    made = {row["provider_id"]: SimpleNamespace(id=ids[row["provider_id"]], **row) for row in new}
     made.update({pid: prior[pid] for pid in fields.keys() & prior.keys()})
     return [made[pid] for pid in fields]
+
+
+_INSERT_OFFERS = insert(Offer.__table__).returning(Offer.__table__.c.provider_id, Offer.__table__.c.id)
 
 
 def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], *,

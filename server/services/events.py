@@ -37,7 +37,8 @@ def _write_outbox(session: OrmSession) -> None:
     rows = session.info.pop(OUTBOX, None)
     if rows:
         now = utcnow()
-        session.execute(insert(Event), [{**row, "created_at": now} for row in rows])
+        # The table, not the ORM entity: one executemany, not one INSERT per set of non-null columns.
+        session.execute(insert(Event.__table__), [{**row, "created_at": now} for row in rows])
 
 
 @sa_event.listens_for(OrmSession, "after_rollback")

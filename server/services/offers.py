@@ -12,14 +12,14 @@ from dispatch.offers import wave_finished
 from models.accounts import User
 from models.places import Community
 from models.providers import Provider
-from models.requests import Offer, OfferPublic, RequestHistory, RequestPublic, ServiceRequest
+from models.requests import Offer, OfferPublic, RequestPublic, ServiceRequest
 from models.seniors import Senior
 from server.errors import Conflict, Forbidden, NotFound, field_error
 from server.services import events
 from server.services.access import in_scope, provider_of, require_role, staff_communities
 from server.services.directory import ProviderDirectory
 from server.services.dispatching import offer_view, open_next_wave, withdraw_open_offers
-from server.services.lifecycle import event_view, move, public_view
+from server.services.lifecycle import event_view, move, public_view, record
 
 TAKEN = "offer_taken"
 EXPIRED = "offer_expired"
@@ -66,8 +66,7 @@ def accept_offer(*, session: Session, user: User, offer_id: int, now: datetime) 
     session.add(offer)
     withdraw_open_offers(session, request, now=now, reason="taken", keep_offer_id=offer.id)
     # The conditional UPDATE above was the transition offering → assigned; record it as move() would.
-    session.add(RequestHistory(request_id=request.id, at=now, actor_id=user.id,
-                               from_status=RequestStatus.OFFERING.value, to_status=RequestStatus.ASSIGNED.value))
+    record(session, request.id, RequestStatus.OFFERING, RequestStatus.ASSIGNED, now=now, actor_id=user.id)
     events.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior, for_provider_id=mine.id)

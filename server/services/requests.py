@@ -11,14 +11,14 @@ from dispatch.lifecycle import CANCELLABLE, OfferStatus, RequestStatus, VISIT_ST
 from dispatch.matching import priority_of
 from models.accounts import User
 from models.providers import Provider
-from models.requests import Offer, RequestCreate, RequestHistory, RequestPublic, ServiceRequest
+from models.requests import Offer, RequestCreate, RequestPublic, ServiceRequest
 from models.seniors import FamilyLink, Senior
 from server.errors import field_error
 from server.services import events
 from server.services.access import SeniorAction, provider_of, request_for, senior_for, staff_communities
 from server.services.directory import ProviderDirectory, bump_revision
-from server.services.dispatching import is_due, open_next_wave, spec_for, withdraw_open_offers
-from server.services.lifecycle import event_view, invalid_transition, move, public_view
+from server.services.dispatching import is_due, offer_new_request, open_next_wave, spec_for, withdraw_open_offers
+from server.services.lifecycle import event_view, invalid_transition, move, public_view, record
 
 MAX_AHEAD = timedelta(days=90)
 PAST_TOLERANCE = timedelta(minutes=5)
@@ -39,12 +39,12 @@ def create_request(*, session: Session, user: User, data: RequestCreate, directo
                              duration_minutes=data.duration_minutes, notes=data.notes, created_by=user.id,
                              created_at=now, updated_at=now)
     request.priority = priority_of(spec_for(request, senior))
-    session.add(request)
-    session.flush()
-    session.add(RequestHistory(request_id=request.id, at=now, actor_id=user.id, to_status="pending"))
     if is_due(request, now):
-        open_next_wave(session, request, directory=directory, now=now, actor_id=user.id)
+        offer_new_request(session, request, senior, directory=directory, now=now, actor_id=user.id)
     else:
+        session.add(request)
+        session.flush()
+        record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=user.id)
         events.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior)

@@ -7,7 +7,7 @@ from sqlmodel import select
 from dispatch.catalog import Role
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.events import Event
-from models.requests import Offer, RequestCreate, ServiceRequest
+from models.requests import Offer, RequestCreate, RequestHistory, ServiceRequest
 from models.sos import SosCreate
 from models.types import utcnow
 from server.services import offers, requests, sos, sweeper
@@ -26,8 +26,8 @@ def world(db_session):
             "directory": ProviderDirectory(db_session.get_bind()), "t0": utcnow()}
 
 
-def _book(w, now, **extra):
-    data = RequestCreate(senior_id=w["senior"].id, service_type="meal", **extra)
+def _book(w, now, service_type="meal", **extra):
+    data = RequestCreate(senior_id=w["senior"].id, service_type=service_type, **extra)
     return requests.create_request(session=w["session"], user=w["owner"], data=data, directory=w["directory"], now=now)
 
 
@@ -141,3 +141,25 @@ def test_a_provider_who_knows_the_senior_is_in_the_first_wave(world):
     assert world["providers"][0].id in [o.provider_id for o in first]  # the nearest keeps its seat
     offer = next(o for o in first if o.provider_id == familiar.id)
     assert any(r["code"] == "continuity" for r in offer.reasons)
+
+
+def _steps(s, request_id):
+    rows = s.exec(select(RequestHistory).where(RequestHistory.request_id == request_id)
+                  .order_by(RequestHistory.id)).all()
+    return [(h.from_status, h.to_status, h.actor_id) for h in rows]
+
+
+def test_a_booking_records_each_step_of_its_history(world):
+    s, t0, owner = world["session"], world["t0"], world["owner"]
+    rid = _book(world, t0).id
+    assert _steps(s, rid) == [(None, "pending", owner.id), ("pending", "offering", owner.id)]
+    assert s.get(ServiceRequest, rid).status == RequestStatus.OFFERING
+
+
+def test_a_booking_nobody_can_take_is_escalated_at_once(world):
+    s, t0, owner = world["session"], world["t0"], world["owner"]
+    rid = _book(world, t0, service_type="bathing").id  # nobody offers bathing here
+    request = s.get(ServiceRequest, rid)
+    assert request.status == RequestStatus.ESCALATED and request.escalated_at is not None
+    assert _steps(s, rid) == [(None, "pending", owner.id), ("pending", "escalated", owner.id)]
+    assert s.exec(select(Offer).where(Offer.request_id == rid)).all() == []
