@@ -11,7 +11,7 @@ from __future__ import annotations
 import logging
 import threading
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
@@ -32,6 +32,18 @@ def room_of(event: Event) -> str:
 def wire(event: Event) -> dict:
     """The payload on the wire: event_id and type beside the event's own fields."""
     return {"event_id": event.id, "type": event.type, **event.payload}
+
+
+_EVENTS = Event.__table__
+# One statement claims and reads a batch, built once on the table (it runs after every commit that
+# wrote events). "relayed_at IS NULL" again so that of two processes racing for a row, only the
+# one whose UPDATE changed it gets it back.
+_CLAIM = (update(_EVENTS)
+          .where(_EVENTS.c.id.in_(select(_EVENTS.c.id).where(_EVENTS.c.relayed_at.is_(None))
+                                  .order_by(_EVENTS.c.id).limit(BATCH).scalar_subquery()),
+                 _EVENTS.c.relayed_at.is_(None))
+          .values(relayed_at=bindparam("now"))
+          .returning(_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.user_id, _EVENTS.c.community_id, _EVENTS.c.payload))
 
 
 class Relay:
@@ -92,14 +104,8 @@ class Relay:
 
     def _claim_and_emit(self) -> int:
         """drain() with _drain_lock held."""
-        oldest = select(Event.id).where(Event.relayed_at.is_(None)).order_by(Event.id).limit(BATCH)
         with write_session(self._engine) as session:
-            # One statement claims and reads the batch; "relayed_at IS NULL" again so that of two
-            # processes racing for a row, only the one whose UPDATE changed it gets it back.
-            rows = session.exec(update(Event).where(Event.id.in_(oldest.scalar_subquery()), Event.relayed_at.is_(None))
-                                .values(relayed_at=utcnow())
-                                .returning(Event.id, Event.type, Event.user_id, Event.community_id, Event.payload)
-                                ).all()
+            rows = session.execute(_CLAIM, {"now": utcnow()}).all()
             session.commit()
         rows = sorted(rows, key=lambda row: row.id)
         for event in rows:

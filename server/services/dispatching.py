@@ -5,7 +5,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
 
-from sqlalchemy import insert
+from sqlalchemy import bindparam, insert
 from sqlmodel import Session, select
 
 from dispatch.catalog import CareLevel
@@ -159,11 +159,14 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
         limit *= 4
 
 
+_COMMUNITY_NAME = select(Community.name).where(Community.id == bindparam("id"))
+
+
 def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list,
                      users: dict[int, int]) -> None:
-    community = session.get(Community, request.community_id)
+    community_name = session.exec(_COMMUNITY_NAME, params={"id": request.community_id}).first()
     for offer in offers:
-        payload = offer_view(offer, request, senior, community.name).model_dump(mode="json")
+        payload = offer_view(offer, request, senior, community_name).model_dump(mode="json")
         events.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})
     events.request_changed(session, request, event_view(request))
 

@@ -6,7 +6,7 @@ re-fetch what they are allowed to see.
 """
 from __future__ import annotations
 
-from sqlalchemy import event as sa_event, insert
+from sqlalchemy import bindparam, event as sa_event, insert
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
@@ -37,8 +37,11 @@ def _write_outbox(session: OrmSession) -> None:
     rows = session.info.pop(OUTBOX, None)
     if rows:
         now = utcnow()
-        # The table, not the ORM entity: one executemany, not one INSERT per set of non-null columns.
-        session.execute(insert(Event.__table__), [{**row, "created_at": now} for row in rows])
+        # On the table, not the ORM entity: one executemany, not one INSERT per set of non-null columns.
+        session.execute(_INSERT_EVENTS, [{**row, "created_at": now} for row in rows])
+
+
+_INSERT_EVENTS = insert(Event.__table__)
 
 
 @sa_event.listens_for(OrmSession, "after_rollback")
@@ -46,9 +49,12 @@ def _drop_outbox(session: OrmSession) -> None:
     session.info.pop(OUTBOX, None)
 
 
+_FAMILY_OF = select(FamilyLink.user_id).where(FamilyLink.senior_id == bindparam("senior_id"))
+
+
 def senior_side_users(session: Session, senior: Senior) -> set[int]:
     """The senior's own account and every linked family member."""
-    users = set(session.exec(select(FamilyLink.user_id).where(FamilyLink.senior_id == senior.id)).all())
+    users = set(session.exec(_FAMILY_OF, params={"senior_id": senior.id}).all())
     if senior.user_id:
         users.add(senior.user_id)
     return users
