@@ -1,19 +1,78 @@
 """Engine and session setup for SQLite (WAL, IMMEDIATE writes) and PostgreSQL."""
 from __future__ import annotations
 
+import os
+import sqlite3
+import threading
+
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.pool import StaticPool
 from sqlmodel import Session, create_engine
 
 READONLY = "linli_readonly"
 
 
+class SerializedWrites(sqlite3.Connection):
+    """A pysqlite connection whose write transactions queue on a lock per database file.
+
+    SQLite lets one writer in at a time. Its busy handler makes the others poll, sleeping 1, 2, 5,
+    10, 15, 20, 25 ms and on, so under load the lock often sits free while every waiter sleeps.
+    Writers of this process first queue on a Python lock, which hands over the moment a writer
+    commits or rolls back; the busy handler is left for writers in other processes.
+    """
+
+    _held: threading.Lock | None = None
+
+    def hold(self, lock: threading.Lock) -> None:
+        """Note that this connection's transaction holds lock (taken by the caller)."""
+        self._held = lock
+
+    def release(self) -> None:
+        """Let the next writer in (after COMMIT or ROLLBACK, or when BEGIN failed)."""
+        held, self._held = self._held, None
+        if held is not None:
+            held.release()
+
+    def commit(self) -> None:
+        try:
+            super().commit()
+        finally:
+            self.release()
+
+    def rollback(self) -> None:
+        try:
+            super().rollback()
+        finally:
+            self.release()
+
+    def close(self) -> None:
+        try:
+            super().close()
+        finally:
+            self.release()
+
+
+_FILE_LOCKS: dict[str, threading.Lock] = {}
+_FILE_LOCKS_GUARD = threading.Lock()
+
+
+def _write_lock(database: str | None) -> threading.Lock:
+    """The lock of one database file, shared by every engine of this process on it."""
+    if not database or database == ":memory:":
+        return threading.Lock()  # a private in-memory database: its engine's own lock
+    key = os.path.realpath(database)
+    with _FILE_LOCKS_GUARD:
+        return _FILE_LOCKS.setdefault(key, threading.Lock())
+
+
 def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) -> Engine:
     """Create the engine for url; SQLite gets WAL, busy_timeout and BEGIN IMMEDIATE for writes."""
     if not url.startswith("sqlite"):
         return create_engine(url, echo=echo, pool_pre_ping=True, pool_size=10, max_overflow=20)
-    kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000}}
+    kwargs: dict = {"connect_args": {"check_same_thread": False, "timeout": busy_timeout_ms / 1000,
+                                     "factory": SerializedWrites}}
     if url in ("sqlite://", "sqlite:///:memory:"):
         kwargs["poolclass"] = StaticPool
     engine = create_engine(url, echo=echo, **kwargs)
@@ -22,6 +81,8 @@ def make_engine(url: str, *, busy_timeout_ms: int = 5000, echo: bool = False) ->
 
 
 def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
+    lock = _write_lock(engine.url.database)
+
     @event.listens_for(engine, "connect")
     def on_connect(dbapi_connection, _record):
         # Take transaction control away from pysqlite so "begin" below decides the mode.
@@ -40,7 +101,20 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         if conn.get_execution_options().get(READONLY):
             conn.exec_driver_sql("BEGIN")
         else:
-            conn.exec_driver_sql("BEGIN IMMEDIATE")
+            _begin_write(conn, lock, busy_timeout_ms / 1000)
+
+
+def _begin_write(conn, lock: threading.Lock, timeout_s: float) -> None:
+    """Queue on this file's lock (failing as SQLite would after timeout_s), then BEGIN IMMEDIATE."""
+    if not lock.acquire(timeout=timeout_s):
+        raise OperationalError("BEGIN IMMEDIATE", None, sqlite3.OperationalError("database is locked"))
+    dbapi_connection = conn.connection.dbapi_connection
+    dbapi_connection.hold(lock)
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        dbapi_connection.release()
+        raise
 
 
 def write_session(engine: Engine) -> Session:
