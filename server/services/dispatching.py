@@ -159,12 +159,12 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
         limit *= 4
 
 
-_COMMUNITY_NAME = select(Community.name).where(Community.id == bindparam("id"))
+_COMMUNITY_NAME = select(Community.__table__.c.name).where(Community.__table__.c.id == bindparam("id"))
 
 
 def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list,
                      users: dict[int, int]) -> None:
-    community_name = session.exec(_COMMUNITY_NAME, params={"id": request.community_id}).first()
+    community_name = session.execute(_COMMUNITY_NAME, {"id": request.community_id}).scalar()
     for offer in offers:
         payload = offer_view(offer, request, senior, community_name).model_dump(mode="json")
         events.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})

@@ -49,12 +49,13 @@ def _drop_outbox(session: OrmSession) -> None:
     session.info.pop(OUTBOX, None)
 
 
-_FAMILY_OF = select(FamilyLink.user_id).where(FamilyLink.senior_id == bindparam("senior_id"))
+_LINKS = FamilyLink.__table__.c  # table columns: the Core path, no ORM compile
+_FAMILY_OF = select(_LINKS.user_id).where(_LINKS.senior_id == bindparam("senior_id"))
 
 
 def senior_side_users(session: Session, senior: Senior) -> set[int]:
     """The senior's own account and every linked family member."""
-    users = set(session.exec(_FAMILY_OF, params={"senior_id": senior.id}).all())
+    users = set(session.execute(_FAMILY_OF, {"senior_id": senior.id}).scalars().all())
     if senior.user_id:
         users.add(senior.user_id)
     return users
