@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from collections.abc import Callable
 from pathlib import Path
 
@@ -31,6 +32,19 @@ else:
     SECTIONS["booking"] = booking.section
 
 
+def reference_ms() -> float:
+    """The machine's speed right now: the best of 5 timings of a fixed pure-Python workload.
+
+    Shared machines drift (by half, minute to minute, on the one these figures come from);
+    printed before and after each section so its figures can be read against it."""
+    def work() -> float:
+        t0, d = time.perf_counter(), {}
+        for i in range(300_000):
+            d[i % 1000] = str(i)
+        return time.perf_counter() - t0
+    return min(work() for _ in range(5)) * 1000
+
+
 def main(argv: list[str] | None = None) -> int:
     """Run the chosen sections and print their tables."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -39,7 +53,10 @@ def main(argv: list[str] | None = None) -> int:
                         help="run only this section (repeatable)")
     args = parser.parse_args(argv)
     for name in args.only or list(SECTIONS):
+        before = reference_ms()
         print(SECTIONS[name](args.quick), flush=True)
+        print(f"  machine speed: reference workload {before:.0f} ms before, {reference_ms():.0f} ms after "
+              f"(lower is faster)")
         print()
     return 0
 
