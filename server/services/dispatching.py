@@ -133,7 +133,7 @@ def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, d
     new = [{"request_id": request.id, "provider_id": pid, **f} for pid, f in fields.items() if pid not in prior]
     # One multi-row INSERT on the table; RETURNING order is not guaranteed, so ids are matched by
     # provider (one offer per provider and request).
-    ids = dict(session.execute(_INSERT_OFFERS, new).tuples().all()) if new else {}
+    ids = dict(session.execute(_INSERT_OFFERS, new).all()) if new else {}
     made = {row["provider_id"]: SimpleNamespace(id=ids[row["provider_id"]], **row) for row in new}
     made.update({pid: prior[pid] for pid in fields.keys() & prior.keys()})
     return [made[pid] for pid in fields]
