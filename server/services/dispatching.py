@@ -6,6 +6,7 @@ from datetime import datetime, timedelta
 from types import SimpleNamespace
 
 from sqlalchemy import bindparam, insert
+from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from dispatch.catalog import CareLevel
@@ -87,15 +88,14 @@ def offer_new_request(session: Session, request: ServiceRequest, senior: Senior,
                       directory: ProviderDirectory, now: datetime, actor_id: int) -> None:
     """Insert a new, due request and offer it to its first wave (or escalate it); the caller commits.
 
-    The booking's hot path: the request is inserted already offering, its two history steps
-    (made, offered) follow in one statement."""
+    The booking's hot path: the request is inserted already offering (one INSERT, no UPDATE after),
+    then its two history steps (made, offered)."""
     wave = plan_next_wave(session, request, senior, directory=directory, now=now)
     if not wave.decision.escalate:
         check_transition(RequestStatus.PENDING, RequestStatus.OFFERING)
         request.status = RequestStatus.OFFERING
         _next_wave_fields(request, now)
-    session.add(request)
-    session.flush()
+    _insert(session, request)
     record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=actor_id)
     if wave.decision.escalate:
         escalate(session, request, now=now, reason=wave.decision.reason, actor_id=actor_id)
@@ -103,6 +103,19 @@ def offer_new_request(session: Session, request: ServiceRequest, senior: Senior,
     record(session, request.id, RequestStatus.PENDING, RequestStatus.OFFERING, now=now, actor_id=actor_id,
            note=wave.decision.reason)
     _make_offers(session, request, wave, now)
+
+
+_REQUESTS = ServiceRequest.__table__
+_INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
+
+
+def _insert(session: Session, request: ServiceRequest) -> None:
+    """INSERT a new request on the table, then attach it to the session as already persistent: the
+    ORM's unit of work would cost more than the rest of the insert (later changes still UPDATE it)."""
+    values = {c.name: getattr(request, c.name) for c in _REQUESTS.columns if c.name != "id"}
+    request.id = session.execute(_INSERT_REQUEST, values).scalar_one()
+    make_transient_to_detached(request)
+    session.add(request)
 
 
 def _next_wave_fields(request: ServiceRequest, now: datetime) -> None:
