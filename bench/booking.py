@@ -157,19 +157,26 @@ class Listeners:
             list(pool.map(lambda c: c.eio.disconnect(abort=True), self.clients))
 
 
-def pushed_latency(world: World, listeners: Listeners, n: int, budget_s: float) -> tuple[list[float], int, Counter]:
-    """n bookings one at a time: POST sent → first offer_created for that request at any provider."""
-    http, latencies, missed, statuses = requests.Session(), [], 0, Counter()
+def _bookings(world: World, n: int, budget_s: float, statuses: Counter):
+    """Up to n bookings one at a time, stopping after budget_s; yields (time sent, request id) of
+    each 201 and counts every status in statuses."""
+    http = requests.Session()
     end = time.perf_counter() + budget_s
     for _ in range(n):
         if time.perf_counter() > end:
-            break
+            return
         t0 = time.perf_counter()
         r = _book(http, world)
         statuses[r.status_code] += 1
-        if r.status_code != 201:
-            continue
-        at = listeners.wait_for(r.json()["id"], OFFER_WAIT_S)
+        if r.status_code == 201:
+            yield t0, r.json()["id"]
+
+
+def pushed_latency(world: World, listeners: Listeners, n: int, budget_s: float) -> tuple[list[float], int, Counter]:
+    """n bookings one at a time: POST sent → first offer_created for that request at any provider."""
+    latencies, missed, statuses = [], 0, Counter()
+    for t0, request_id in _bookings(world, n, budget_s, statuses):
+        at = listeners.wait_for(request_id, OFFER_WAIT_S)
         if at is None:
             missed += 1
         else:
@@ -207,18 +214,11 @@ def polled_latency(world: World, n: int, gap_s: tuple[float, float], rng: random
     for t in threads:
         t.start()
     time.sleep(POLL_SECONDS)  # every poller has started its cycle
-    http, sent, statuses = requests.Session(), {}, Counter()
+    sent, statuses = {}, Counter()
     t_begin = time.perf_counter()
-    end = t_begin + budget_s
     try:
-        for _ in range(n):
-            if time.perf_counter() > end:
-                break
-            t0 = time.perf_counter()
-            r = _book(http, world)
-            statuses[r.status_code] += 1
-            if r.status_code == 201:
-                sent[r.json()["id"]] = t0
+        for t0, request_id in _bookings(world, n, budget_s, statuses):
+            sent[request_id] = t0
             time.sleep(rng.uniform(*gap_s))
         deadline = time.perf_counter() + POLL_SECONDS + 2.0
         while time.perf_counter() < deadline:
@@ -354,7 +354,7 @@ def format_report(r: dict) -> str:
         f"each run capped at {p.budget_s:g} s)",
         f"throughput over {p.seconds:g} s (201s only) {'':>6} {'per s':>8} {'201s':>6}  non-201",
         f"  {con.clients} concurrent clients (median of {len(runs)}) {'':>10} {con.per_s:>8.1f} {con.created:>6}  "
-        f"{_others(Counter() + sum((t.others for t in runs), Counter()))}",
+        f"{_others(sum((t.others for t in runs), Counter()))}",
         *([f"    runs: {', '.join(f'{t.per_s:.1f}' for t in runs)} per s"] if len(runs) > 1 else []),
         f"  1 sequential client (baseline) {'':>12} {seq.per_s:>8.1f} {seq.created:>6}  {_others(seq.others)}",
         f"  x (concurrent / sequential) {'':>15} {con.per_s / seq.per_s if seq.per_s else math.nan:>7.1f}x",

@@ -1,6 +1,8 @@
 """Plain factory functions for tests: each adds one object and flushes (the caller commits)."""
 from __future__ import annotations
 
+from types import SimpleNamespace
+
 import itertools
 
 from argon2 import PasswordHasher, profiles
@@ -152,6 +154,17 @@ def provider_on_duty_at(session: Session, community: Community, *, lat: float | 
     bump_revision(session, row)
     session.flush()
     return row
+
+
+def senior_and_provider(session: Session, *, north_km: float) -> SimpleNamespace:
+    """A senior with an account at the first community, and one on-duty provider north_km north of
+    its centre; with bearer headers for both (the caller commits)."""
+    c = first_community(session)
+    senior_user = user(session, Role.SENIOR)
+    row = senior(session, c, owner=senior_user)
+    p = provider_on_duty_at(session, c, lat=offset(c.lat, c.lon, north_km=north_km)[0])
+    return SimpleNamespace(senior_id=row.id, provider_id=p.id, h_senior=bearer(session, senior_user),
+                           h_provider=bearer(session, session.get(User, p.user_id)))
 
 
 def token_of(headers: dict) -> str:

@@ -137,6 +137,9 @@ def _make_offers(session: Session, request: ServiceRequest, wave: NextWave, now:
     return [o.id for o in offers]
 
 
+_INSERT_OFFERS = insert(Offer.__table__).returning(Offer.__table__.c.provider_id, Offer.__table__.c.id)
+
+
 def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, dict],
                   prior: dict[int, Offer]) -> list[SimpleNamespace]:
     """Re-open withdrawn offers in place and insert the new ones in one statement (the booking's hot path)."""
@@ -150,9 +153,6 @@ def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, d
     made = {row["provider_id"]: SimpleNamespace(id=ids[row["provider_id"]], **row) for row in new}
     made.update({pid: prior[pid] for pid in fields.keys() & prior.keys()})
     return [made[pid] for pid in fields]
-
-
-_INSERT_OFFERS = insert(Offer.__table__).returning(Offer.__table__.c.provider_id, Offer.__table__.c.id)
 
 
 def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], *,

@@ -31,6 +31,9 @@ def add_community_event(session: Session, community_id: int, type_: str, payload
         {"type": type_, "user_id": None, "community_id": community_id, "payload": payload})
 
 
+_INSERT_EVENTS = insert(Event.__table__)
+
+
 @sa_event.listens_for(OrmSession, "before_commit")
 def _write_outbox(session: OrmSession) -> None:
     # One multi-row INSERT per transaction, inside it: the events commit with the change or not at all.
@@ -39,9 +42,6 @@ def _write_outbox(session: OrmSession) -> None:
         now = utcnow()
         # On the table, not the ORM entity: one executemany, not one INSERT per set of non-null columns.
         session.execute(_INSERT_EVENTS, [{**row, "created_at": now} for row in rows])
-
-
-_INSERT_EVENTS = insert(Event.__table__)
 
 
 @sa_event.listens_for(OrmSession, "after_rollback")

@@ -26,6 +26,9 @@ def move(session: Session, request: ServiceRequest, target: RequestStatus, *, no
     session.add(request)
 
 
+_INSERT_STEP = insert(RequestHistory.__table__)
+
+
 def record(session: Session, request_id: int, source: RequestStatus | None, target: RequestStatus, *,
            now: datetime, actor_id: int | None, note: str | None = None) -> None:
     """Add one step to a request's history (source None: the request was just made); the request
@@ -34,9 +37,6 @@ def record(session: Session, request_id: int, source: RequestStatus | None, targ
     session.execute(_INSERT_STEP, {"request_id": request_id, "at": now, "actor_id": actor_id,
                                    "from_status": None if source is None else str(source),
                                    "to_status": str(target), "note": note})
-
-
-_INSERT_STEP = insert(RequestHistory.__table__)
 
 
 def invalid_transition(current: RequestStatus, target: RequestStatus) -> Conflict:

@@ -298,22 +298,14 @@ def live(tmp_path):
     instance.mkdir()
     engine = sqlite_engine(instance.parent)  # tmp_path/test.db, migrated
     with write_session(engine) as session:
-        c = f.first_community(session)
-        senior_user = f.user(session, Role.SENIOR)
-        senior = f.senior(session, c, owner=senior_user)
-        provider = f.provider_on_duty_at(session, c, lat=f.offset(c.lat, c.lon, north_km=0.2)[0])
-        from models.accounts import User
-
-        h_senior = f.bearer(session, senior_user)
-        provider_token = f.token_of(f.bearer(session, session.get(User, provider.user_id)))
+        w = f.senior_and_provider(session, north_km=0.2)
         session.commit()
-        senior_id = senior.id
     engine.dispose()
     env = {"LINLI_INSTANCE_PATH": str(instance), "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
            "LINLI_SECRET_KEY": "live-test-secret"}
     with f.LiveServer(env, log=tmp_path / "serve.log") as server:
-        yield SimpleNamespace(server=server, url=server.url, senior_id=senior_id, h_senior=h_senior,
-                              provider_token=provider_token)
+        yield SimpleNamespace(server=server, url=server.url, senior_id=w.senior_id, h_senior=w.h_senior,
+                              provider_token=f.token_of(w.h_provider))
 
 
 def sio_client():

@@ -21,8 +21,6 @@ import requests
 import socketio
 from sqlalchemy import text
 
-from dispatch.catalog import Role
-from models.accounts import User
 from models.engine import make_engine, write_session
 from server.migrate import upgrade
 from tests import factories as f
@@ -76,15 +74,8 @@ def cluster(tmp_path):
         cleanup.callback(engine.dispose)
         upgrade(engine)
         with write_session(engine) as session:
-            c = f.first_community(session)
-            senior_user = f.user(session, Role.SENIOR)
-            senior = f.senior(session, c, owner=senior_user)
-            provider = f.provider_on_duty_at(session, c, lat=f.offset(c.lat, c.lon, north_km=0.5)[0])
-            h_senior = f.bearer(session, senior_user)
-            h_provider = f.bearer(session, session.get(User, provider.user_id))
+            world = f.senior_and_provider(session, north_km=0.5)
             session.commit()
-            world = SimpleNamespace(senior_id=senior.id, provider_id=provider.id, h_senior=h_senior,
-                                    h_provider=h_provider)
         servers = {}
         for name in ("a", "b"):
             instance = tmp_path / f"instance-{name}"
