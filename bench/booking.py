@@ -1,5 +1,5 @@
 """Booking: booking-to-offer latency over Socket.IO and bookings/s, on ONE embedded `linli serve`
-(threading mode, SQLite in a temporary instance folder, scheduler on), each against its naive
+(gevent, SQLite in a temporary instance folder, scheduler on), each against its naive
 baseline in the same run: providers polling GET /api/v1/offers every second, one sequential client.
 
 Loopback only; everything is timed with time.perf_counter on this one machine.
@@ -296,7 +296,7 @@ def run_booking_bench(plan: Plan) -> dict:
         instance.mkdir()
         senior_ids, senior_headers, tokens = seed(instance / "linli.db", plan)
         seeded_s = time.perf_counter() - t_start
-        # The embedded default: SQLite in the instance folder, threading mode, scheduler on.
+        # The embedded default: SQLite in the instance folder, gevent, scheduler on.
         server = LiveServer({"LINLI_INSTANCE_PATH": str(instance)}, log=Path(tmp) / "serve.log", scheduler=True)
         listeners = None
         try:
@@ -339,7 +339,7 @@ def format_report(r: dict) -> str:
     con = sorted(runs, key=lambda t: t.per_s)[len(runs) // 2]  # the median run
     non201 = lambda st: sum(v for k, v in st.items() if k != 201)  # noqa: E731
     lines = [
-        f"booking: one `linli serve` (threading, SQLite, scheduler on); {p.providers} providers on duty within "
+        f"booking: one `linli serve` (gevent, SQLite, scheduler on); {p.providers} providers on duty within "
         f"{CORE_KM:g} km, {p.seniors} seniors within {SENIOR_KM:g} km; ASAP meal bookings over HTTP",
         f"  seeded in {r['seeded_s']:.1f} s; {p.providers} Socket.IO clients connected in {r['connect_s']:.1f} s; "
         f"run {r['total_s']:.0f} s",

@@ -34,9 +34,14 @@ def main() -> None:
 @click.option("--no-scheduler", is_flag=True, help="leave jobs to a `linli clock` process")
 def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     """Serve HTTP + Socket.IO (migrating the database first)."""
+    from server import serving
     from server.jobs import start_background
     from server.migrate import upgrade
     from server.sockets import socketio
+
+    if not serving.on_gevent():
+        raise click.ClickException("`serve` runs on gevent: start it with the `linli` command, which patches "
+                                   "the standard library first")
 
     # The options are settings: the app (and Socket.IO's default allowed origins) must see them too.
     overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
@@ -49,7 +54,8 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
         app.extensions["linli.relay"].start()
         # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
         os.environ.pop("FLASK_RUN_FROM_CLI", None)
-        socketio.run(app, host=settings.host, port=settings.port, allow_unsafe_werkzeug=True, use_reloader=False)
+        socketio.run(app, host=settings.host, port=settings.port, use_reloader=False,
+                     handler_class=serving.NoDelayHandler)
 
 
 @main.command("clock")

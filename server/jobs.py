@@ -5,6 +5,7 @@ Every job is idempotent and catches up after a missed tick: coalesce, no overlap
 from __future__ import annotations
 
 import logging
+import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -44,6 +45,7 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, on_commit=None) -> d
                 advance_request(session=session, request_id=request_id, directory=directory, now=now)
             except Exception:
                 log.exception("sweep: request %s", request_id)
+        time.sleep(0)  # on gevent, let waiting requests in between transactions (a sweep may be long)
     with write_session(engine) as session:
         sos = escalate_unacknowledged(session=session, now=now)
     if on_commit and (expired or ids or sos):

@@ -139,6 +139,7 @@ def test_the_console_script_is_installed(instance, tmp_path):
 @pytest.fixture
 def serve(instance, monkeypatch):
     """Run `linli serve ARGS` in-process up to where it would block: the settings, a client, run()'s arguments."""
+    from server import serving
     from server.relay import Relay
     from server.sockets import socketio
 
@@ -146,6 +147,7 @@ def serve(instance, monkeypatch):
         monkeypatch.delenv(name, raising=False)
     served = {}
     monkeypatch.setattr(Relay, "start", lambda self: None)
+    monkeypatch.setattr(serving, "on_gevent", lambda: True)  # this test process is not patched
     monkeypatch.setattr(socketio, "run", lambda app, **kwargs: served.update(
         settings=app.config["LINLI_SETTINGS"], client=app.test_client(), **kwargs))
 
@@ -178,3 +180,36 @@ def test_the_socketio_channel_is_a_setting(serve, monkeypatch):
     monkeypatch.setenv("LINLI_SOCKETIO_CHANNEL", "linli-staging")
     assert serve()["settings"].socketio_channel == "linli-staging"
     assert socketio.server.manager.channel == "linli-staging"
+
+
+def test_serve_refuses_a_process_gevent_did_not_patch(instance):
+    # This test process is not patched: serving here would block on plain threads' locks.
+    result = CliRunner().invoke(main, ["serve", "--no-scheduler"], catch_exceptions=False)
+    assert result.exit_code == 1 and "start it with the `linli` command" in result.output
+
+
+@pytest.mark.parametrize(("argv", "command"), [
+    (["serve", "--port", "5001"], "serve"),
+    (["--app", "serve", "db", "upgrade"], "db"),  # an option's value is not the command
+    (["-e", ".env", "serve"], "serve"),
+    (["--debug", "serve"], "serve"),
+    (["--help"], None),
+])
+def test_the_console_script_finds_the_command(argv, command):
+    from server.entry import command_of
+
+    assert command_of(argv) == command
+
+
+def test_the_console_script_patches_for_serve_only(tmp_path):
+    """`linli serve` imports everything after gevent's patching; other commands stay on threads."""
+    probe = ("import sys; import server.cli; "
+             "from server.entry import main; "
+             "from gevent import monkey; "
+             "server.cli.main = lambda: print(monkey.is_module_patched('socket')); "
+             "sys.argv = ['linli'] + sys.argv[1:]; main()")
+    for args, patched in ((["serve"], "True"), (["db", "upgrade"], "False")):
+        result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60,
+                                cwd=Path(__file__).resolve().parents[1])
+        assert result.returncode == 0, result.stderr
+        assert result.stdout.strip() == patched, args

@@ -1,8 +1,6 @@
 """Socket.IO: one server per process; Redis carries events between processes when configured."""
 from __future__ import annotations
 
-import os
-
 from flask import request
 from flask_socketio import SocketIO
 
@@ -14,8 +12,11 @@ RELAY_KEY = "linli.relay"
 
 
 def async_mode() -> str:
-    """threading for the embedded default; gevent under gunicorn's gevent worker (LINLI_ASYNC_MODE)."""
-    return os.environ.get("LINLI_ASYNC_MODE", "threading")
+    """gevent in a process patched by it (`linli serve`, gunicorn's gevent worker); threading in any
+    other (the CLI's jobs, tests driving the app in process)."""
+    from gevent import monkey
+
+    return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
 def init_sockets(app, settings) -> None:

@@ -312,6 +312,24 @@ def sio_client():
     return socketio_client.Client(reconnection=False)
 
 
+def test_real_server_keeps_connections_alive(live):
+    """`linli serve` is gevent's server: a client's requests share one connection (Werkzeug's closed each)."""
+    import http.client
+
+    conn = http.client.HTTPConnection("127.0.0.1", live.server.port, timeout=5)
+    try:
+        sockets = []
+        for _ in range(3):
+            conn.request("GET", "/healthz")
+            response = conn.getresponse()
+            assert response.status == 200 and response.read() == b'{"status":"ok"}\n'
+            assert response.getheader("Connection", "").lower() != "close"
+            sockets.append(conn.sock)
+        assert sockets[0] is not None and sockets.count(sockets[0]) == 3
+    finally:
+        conn.close()
+
+
 def test_real_server_checks_the_origin(live):
     import requests
 
