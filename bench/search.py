@@ -116,7 +116,8 @@ def _check_naive(index: GeoIndex, by_service, query: Query, naive: Hits) -> tupl
     return len(differ), got == want
 
 
-def run_search_bench(n_providers: int, n_queries: int = 2000, seed: int = 1, n_naive: int = 20) -> dict:
+def run_search_bench(n_providers: int, n_queries: int = 2000, seed: int = 1, n_naive: int = 20,
+                     repeats: int = 3) -> dict:
     """Per-query latency of the short list, the full query and the naive scan, with sanity checks."""
     entries = make_providers(n_providers, seed)
     queries = make_queries(n_queries, seed + 100)
@@ -125,7 +126,11 @@ def run_search_bench(n_providers: int, n_queries: int = 2000, seed: int = 1, n_n
     build_ms = (time.perf_counter_ns() - t0) / 1e6
     by_service = {st: [e for e in entries if st in e.services] for st in ServiceType}
 
-    short_ns, short_sizes = _time_index(index, queries, SHORT_LIST)
+    # The short list is timed in several rounds and the round with the median p95 is reported:
+    # this shared machine has slow spells of a few seconds that one round may fall into.
+    rounds = sorted((_time_index(index, queries, SHORT_LIST) for _ in range(repeats)),
+                    key=lambda r: _percentiles_us(r[0])[1])
+    short_ns, short_sizes = rounds[len(rounds) // 2]
     full_ns, sizes = _time_index(index, queries, None)
     naive_queries = queries[:n_naive]
     naive_ns, naive_results = _time_naive(by_service, naive_queries)
@@ -142,6 +147,7 @@ def run_search_bench(n_providers: int, n_queries: int = 2000, seed: int = 1, n_n
         "build_ms": build_ms, "short_mean": float(np.mean(short_sizes)),
         "candidates_p50": float(np.percentile(sizes, 50)), "candidates_p95": float(np.percentile(sizes, 95)),
         "short_p50_us": short_p50, "short_p95_us": short_p95,
+        "round_p95s_us": [_percentiles_us(ns)[1] for ns, _ in rounds],
         "full_p50_us": full_p50, "full_p95_us": full_p95,
         "naive_p50_us": naive_p50, "naive_p95_us": naive_p95,
         "ratio_p50": naive_p50 / short_p50, "ratio_p95": naive_p95 / short_p95,
@@ -160,6 +166,10 @@ def format_rows(rows: Sequence[dict]) -> str:
         lines.append(
             f"{r['n_providers']:>9} {r['build_ms']:>8.1f} {r['short_p50_us']:>9.1f} {r['short_p95_us']:>9.1f} "
             f"{r['naive_p50_us']:>10.0f} {r['naive_p95_us']:>10.0f} {r['ratio_p50']:>7.0f} {r['ratio_p95']:>7.0f}")
+    for r in rows:
+        lines.append(f"  {r['n_providers']}: short list p95 in each of {len(r['round_p95s_us'])} rounds of "
+                     f"{r['n_queries']} queries: {', '.join(f'{x:.1f}' for x in r['round_p95s_us'])} µs "
+                     "(the median round is in the table)")
     for r in rows:
         lines.append(f"  {r['n_providers']}: full-radius query (every covering provider, "
                      f"{r['candidates_p50']:.0f}/{r['candidates_p95']:.0f} at p50/p95) "

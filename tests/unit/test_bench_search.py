@@ -19,6 +19,7 @@ def test_search_bench_runs_and_agrees_with_the_naive_scan():
     assert row["n_naive"] == 3 and row["naive_candidates"] > 0
     assert 0 < row["short_mean"] <= SHORT_LIST
     assert row["short_p50_us"] > 0 and row["full_p50_us"] > 0 and row["ratio_p50"] > 1
+    assert len(row["round_p95s_us"]) == 3 and row["short_p95_us"] == sorted(row["round_p95s_us"])[1]
     assert "goal at 400" in format_rows([row])
 
 
