@@ -17,10 +17,11 @@ if __package__ in (None, ""):
     # so `import dispatch` finds the package and not this file.
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench import search  # noqa: E402
+from bench import moving, search  # noqa: E402
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
+    "moving": moving.section,
 }
 
 try:  # bench/booking.py (booking-to-offer latency, bookings/s) registers itself once it exists

@@ -95,9 +95,13 @@ def bounding_box(lat: float, lon: float, km: float) -> tuple[float, float, float
 # --- one snapshot ----------------------------------------------------------------------------
 
 class ProviderIndex:
-    """An immutable cKDTree snapshot of providers' base positions and service radii."""
+    """An immutable cKDTree snapshot of providers' base positions and service radii.
 
-    __slots__ = ("_ids", "_reach", "_bound", "_tree")
+    A snapshot may carry changes made since its tree was built (see with_changes): providers
+    masked out of the tree, and a few new positions searched exhaustively beside it.
+    """
+
+    __slots__ = ("_ids", "_reach", "_bound", "_tree", "_order", "_by_id", "_dead", "_extra")
 
     def __init__(self, ids: np.ndarray, xyz: np.ndarray, radii_km: np.ndarray):
         self._ids = ids
@@ -106,8 +110,12 @@ class ProviderIndex:
         self._reach = np.append(chord_for_km(radii_km), -np.inf)
         self._bound = _bound(float(self._reach[:-1].max())) if len(ids) else 0.0
         self._tree = cKDTree(xyz) if len(ids) else None
-        for a in (self._ids, self._reach):
+        self._order = np.argsort(ids, kind="stable")  # tree slots by provider id (for with_changes)
+        self._by_id = ids[self._order]
+        for a in (self._ids, self._reach, self._order, self._by_id):
             a.setflags(write=False)
+        self._dead: np.ndarray | None = None  # per tree slot (+1): changed since the tree was built
+        self._extra: _Extra | None = None
 
     @classmethod
     def build(cls, ids: Sequence[int], lats: Sequence[float], lons: Sequence[float],
@@ -121,15 +129,47 @@ class ProviderIndex:
             raise ValueError("ids, lats, lons and radii_km must have the same length")
         return cls(ids_a, unit_xyz(lats_a, lons_a).reshape(-1, 3), radii)
 
+    def with_changes(self, stale_ids: Iterable[int], current: Sequence[IndexEntry]) -> ProviderIndex:
+        """This tree without the providers in stale_ids, plus the entries in current searched
+        exhaustively beside it: what a change costs instead of a new tree (see GeoIndex)."""
+        view = object.__new__(ProviderIndex)
+        for name in ProviderIndex.__slots__:
+            setattr(view, name, getattr(self, name))
+        stale = np.fromiter(stale_ids, dtype=np.int64)
+        view._dead = None
+        if len(stale) and len(self._ids):
+            at = np.minimum(np.searchsorted(self._by_id, stale), len(self._ids) - 1)
+            slots = self._order[at[self._by_id[at] == stale]]
+            if len(slots):
+                view._dead = np.zeros(len(self._ids) + 1, dtype=bool)
+                view._dead[slots] = True
+        view._extra = _Extra.of(current) if current else None
+        return view
+
     def __len__(self) -> int:
-        return len(self._ids)
+        dead = int(np.count_nonzero(self._dead)) if self._dead is not None else 0
+        return len(self._ids) - dead + (len(self._extra.ids) if self._extra else 0)
 
     def query_arrays(self, lat: float, lon: float, radius_km: float | None = None, *,
                      limit: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """(ids, km) arrays nearest first; see query."""
-        if self._tree is None or (limit is not None and limit <= 0):
+        if limit is not None and limit <= 0:
             return np.empty(0, np.int64), np.empty(0)
         q = _point_xyz(lat, lon)
+        chord, ids = self._from_tree(q, radius_km, limit)
+        if self._extra is not None:
+            more_chord, more_ids = self._extra.covering(q, radius_km)
+            if len(more_ids):
+                chord, ids = np.concatenate((chord, more_chord)), np.concatenate((ids, more_ids))
+                order = np.lexsort((ids, chord))[:limit]
+                chord, ids = chord[order], ids[order]
+        return ids, (2.0 * EARTH_RADIUS_KM) * np.arcsin(np.minimum(chord * 0.5, 1.0))
+
+    def _from_tree(self, q: tuple[float, float, float], radius_km: float | None,
+                   limit: int | None) -> tuple[np.ndarray, np.ndarray]:
+        # (chords, ids) nearest first, ties by id, of the tree's live providers.
+        if self._tree is None:
+            return np.empty(0), np.empty(0, np.int64)
         own = radius_km is None
         reach = self._reach if own else float(chord_for_km(radius_km))
         bound = self._bound if own else _bound(reach)
@@ -142,15 +182,17 @@ class ProviderIndex:
             # Rare exact ties: order them by id so results never depend on the tree's layout.
             order = np.lexsort((self._ids[idx], chord))
             chord, idx = chord[order], idx[order]
-        chord, idx = chord[:limit], idx[:limit]
-        return self._ids[idx], (2.0 * EARTH_RADIUS_KM) * np.arcsin(np.minimum(chord * 0.5, 1.0))
+        return chord[:limit], self._ids[idx[:limit]]
 
     def _knn(self, q: tuple[float, float, float], reach, bound: float,
              k: int) -> tuple[np.ndarray, np.ndarray, float]:
         # The k nearest within bound, nearest first, less those out of reach (an array: each
-        # provider's own radius; a float: one radius for all), and the k-th distance (inf: fewer).
+        # provider's own radius; a float: one radius for all) or changed since the tree was
+        # built, and the k-th distance (inf: fewer).
         chord, idx = self._tree.query(q, k=max(k, 2), distance_upper_bound=bound)
         keep = chord <= (reach[idx] if isinstance(reach, np.ndarray) else reach)
+        if self._dead is not None:
+            keep &= ~self._dead[idx]
         return chord[keep], idx[keep], chord[-1]
 
     def _short_list(self, q: tuple[float, float, float], reach, bound: float, limit: int,
@@ -195,6 +237,29 @@ def _bound(reach: float) -> float:
     return math.nextafter(reach * (1.0 + _SLACK), math.inf)
 
 
+class _Extra:
+    """Providers placed since a tree was built, searched exhaustively beside it (a few hundred at
+    most: GeoIndex builds a new tree before there are more)."""
+
+    __slots__ = ("ids", "xyz", "reach")
+
+    def __init__(self, ids: np.ndarray, xyz: np.ndarray, reach: np.ndarray):
+        self.ids, self.xyz, self.reach = ids, xyz, reach
+
+    @classmethod
+    def of(cls, entries: Sequence[IndexEntry]) -> _Extra:
+        return cls(np.array([e.provider_id for e in entries], dtype=np.int64),
+                   unit_xyz([e.lat for e in entries], [e.lon for e in entries]).reshape(-1, 3),
+                   chord_for_km([e.radius_km for e in entries]))
+
+    def covering(self, q: tuple[float, float, float], radius_km: float | None) -> tuple[np.ndarray, np.ndarray]:
+        """(chords, ids), in no order, of those covering q (radius_km: of those within it)."""
+        d = self.xyz - q
+        chord = np.sqrt(np.einsum("ij,ij->i", d, d))
+        keep = chord <= (self.reach if radius_km is None else float(chord_for_km(radius_km)))
+        return chord[keep], self.ids[keep]
+
+
 # --- the live index ---------------------------------------------------------------------------
 
 @dataclass(frozen=True)
@@ -211,20 +276,33 @@ def _snapshot(entries: Sequence[IndexEntry]) -> ProviderIndex:
                                [e.lon for e in entries], [e.radius_km for e in entries])
 
 
+def _offers(service_type: ServiceType | None, entry: IndexEntry) -> bool:
+    return service_type is None or service_type in entry.services
+
+
 def _snapshots(entries: Iterable[IndexEntry]) -> dict[ServiceType | None, ProviderIndex]:
-    everyone = list(entries)
-    out: dict[ServiceType | None, ProviderIndex] = {None: _snapshot(everyone)}
-    for st in ServiceType:
-        out[st] = _snapshot([e for e in everyone if st in e.services])
-    return out
+    everyone = sorted(entries, key=lambda e: e.provider_id)  # ids ascending: each tree orders them cheaply
+    return {st: _snapshot([e for e in everyone if _offers(st, e)]) for st in (None, *ServiceType)}
+
+
+@dataclass(frozen=True)
+class _State:
+    """What readers of one version of a GeoIndex share."""
+
+    version: int
+    trees: dict[ServiceType | None, ProviderIndex]
+    changed: dict[int, IndexEntry | None]  # since the trees were built: current entry, or None if gone
+    views: dict[ServiceType | None, ProviderIndex]  # the trees with the changes, per type as needed
 
 
 class GeoIndex:
     """Live, thread-safe index: one ProviderIndex per service type (and None for any service).
 
-    Writers change a dict under a lock and mark the snapshots stale; the next reader builds new
-    snapshots and swaps one reference. Readers never see a half-built tree, and a burst of
-    changes costs one rebuild, paid by that first reader (~150 ms at 50k providers; see bench/).
+    Writers change a dict under a lock. Readers see trees built from an earlier state, with the
+    providers changed since then masked out of them and searched exhaustively beside them, until
+    so many have changed that the next reader builds new trees (one at a time: the others wait and
+    share them). A position update thus costs a few microseconds, and a new tree (~150 ms at 50k
+    providers; see bench/) is built once every `rebuild_after` changes, not on every one.
     """
 
     def __init__(self, entries: Iterable[IndexEntry] = ()):
@@ -232,11 +310,14 @@ class GeoIndex:
         self._build_lock = threading.Lock()
         self._entries: dict[int, IndexEntry] = {e.provider_id: e for e in entries}
         self._version = 0
-        self._built: tuple[int, dict[ServiceType | None, ProviderIndex]] | None = None
+        self._trees: dict[ServiceType | None, ProviderIndex] | None = None
+        self._changed: set[int] = set()  # providers added, moved or dropped since the trees were built
+        self._state: _State | None = None
+        self.trees_built = 0
 
     @classmethod
     def build(cls, entries: Iterable[IndexEntry]) -> GeoIndex:
-        """Build an index from entries (eligible providers' base positions) and its snapshots now."""
+        """Build an index from entries (eligible providers' base positions) and its trees now."""
         index = cls(entries)
         index._current()
         return index
@@ -245,35 +326,56 @@ class GeoIndex:
         with self._lock:
             return len(self._entries)
 
+    @property
+    def rebuild_after(self) -> int:
+        """How many changed providers the trees may lag by before new ones are built."""
+        return max(64, len(self._entries) // 64)
+
     def upsert(self, entry: IndexEntry) -> None:
-        """Add or replace a provider; snapshots are rebuilt on the next query."""
+        """Add or replace a provider; the next query sees it."""
         with self._lock:
             self._entries[entry.provider_id] = entry
+            self._changed.add(entry.provider_id)
             self._version += 1
 
     def remove(self, provider_id: int) -> None:
         """Drop a provider (suspended, blacklisted, deleted); a no-op when absent."""
         with self._lock:
             if self._entries.pop(provider_id, None) is not None:
+                self._changed.add(provider_id)
                 self._version += 1
 
-    def _current(self) -> dict[ServiceType | None, ProviderIndex]:
-        built = self._built
-        if built is not None and built[0] == self._version:
-            return built[1]
+    def _current(self) -> _State:
+        state = self._state
+        if state is not None and state.version == self._version:
+            return state
         with self._build_lock:  # one builder at a time; the others wait and reuse its result
             with self._lock:
-                version, entries = self._version, list(self._entries.values())
-            built = self._built
-            if built is None or built[0] != version:
-                built = (version, _snapshots(entries))
-                self._built = built
-            return built[1]
+                version = self._version
+                rebuild = self._trees is None or len(self._changed) > self.rebuild_after
+                if rebuild:
+                    entries, self._changed = list(self._entries.values()), set()
+                changed = {pid: self._entries.get(pid) for pid in self._changed}
+            state = self._state
+            if state is not None and state.version == version:
+                return state
+            if rebuild:
+                self._trees = _snapshots(entries)
+                self.trees_built += 1
+            state = _State(version, self._trees, changed, {})
+            self._state = state
+            return state
 
     def for_service(self, service_type: ServiceType | None) -> ProviderIndex:
         """The current snapshot for a service type (None: providers of any service)."""
-        # StrEnum members hash like their values, so a plain "meal" finds the same snapshot.
-        return self._current()[service_type]
+        state = self._current()
+        view = state.views.get(service_type)
+        if view is None:  # built once per change and service type, by whichever reader needs it
+            tree = state.trees[service_type]
+            view = tree if not state.changed else tree.with_changes(
+                state.changed, [e for e in state.changed.values() if e is not None and _offers(service_type, e)])
+            state.views[service_type] = view
+        return view
 
     def candidates(self, service_type: ServiceType, lat: float, lon: float, *,
                    limit: int | None = None) -> list[tuple[int, float]]:

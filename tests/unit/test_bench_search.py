@@ -36,3 +36,13 @@ def test_bench_registers_booking_only_when_present():
     from bench import dispatch
     assert "search" in dispatch.SECTIONS
     assert ("booking" in dispatch.SECTIONS) == (Path(dispatch.__file__).parent / "booking.py").exists()
+
+
+def test_moving_bench_runs_and_the_live_index_agrees_with_fresh_trees():
+    from bench.moving import format_rows as moving_rows
+    from bench.moving import run_moving_bench
+
+    row = run_moving_bench(400, n_queries=150, n_naive=2)
+    assert row["agree"] and 1 <= row["trees"] <= 150 // 65  # new trees once more than 64 providers changed
+    assert row["live"]["p50"] > 0 and row["naive"]["p50"] > 0
+    assert "400" in moving_rows([row])

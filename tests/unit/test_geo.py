@@ -241,6 +241,59 @@ def test_queries_reuse_the_snapshot_until_something_changes():
     assert index.for_service(ServiceType.MEAL) is not first
 
 
+def _random_entry(rng, pid):
+    services = frozenset(s for s in ServiceType if rng.random() < 0.5) or frozenset({ServiceType.MEAL})
+    return IndexEntry(pid, services, 25.7 + rng.random() * 0.2, 112.9 + rng.random() * 0.2,
+                      float(rng.uniform(0.5, 6.0)))
+
+
+def _same_answers(changed: GeoIndex, fresh: GeoIndex, rng) -> None:
+    for _ in range(60):
+        lat, lon = 25.7 + rng.random() * 0.2, 112.9 + rng.random() * 0.2
+        for service in (*ServiceType, None):
+            want_full = fresh.for_service(service).query(lat, lon)
+            got_full = changed.for_service(service).query(lat, lon)
+            assert [i for i, _ in got_full] == [i for i, _ in want_full]
+            assert [d for _, d in got_full] == pytest.approx([d for _, d in want_full], abs=1e-9)
+            for limit in (1, 5, 32):
+                short = changed.for_service(service).query(lat, lon, limit=limit)
+                assert short == got_full[:limit]  # still exactly a prefix of the full answer
+            want = [i for i, _ in fresh.nearest(service, lat, lon, 7, 3.0)]
+            assert [i for i, _ in changed.nearest(service, lat, lon, 7, 3.0)] == want
+        assert len(changed.for_service(None)) == len(fresh.for_service(None))
+
+
+def test_changes_between_rebuilds_answer_as_a_fresh_index():
+    rng = np.random.default_rng(11)
+    entries = {pid: _random_entry(rng, pid) for pid in range(1, 401)}
+    index = GeoIndex.build(entries.values())
+    for step in range(60):  # moves, new services or radii, departures and arrivals; fewer than rebuild_after
+        kind = step % 4
+        pid = int(rng.integers(1, 401)) if kind < 3 else 1000 + step
+        if kind == 2:
+            entries.pop(pid, None)
+            index.remove(pid)
+        else:
+            entries[pid] = _random_entry(rng, pid)
+            index.upsert(entries[pid])
+    assert index.trees_built == 1  # all of it answered beside the first trees
+    _same_answers(index, GeoIndex.build(entries.values()), rng)
+
+
+def test_a_new_tree_is_built_only_after_rebuild_after_changes():
+    rng = np.random.default_rng(5)
+    index = GeoIndex.build(_random_entry(rng, pid) for pid in range(1, 101))
+    assert index.trees_built == 1 and index.rebuild_after == 64
+    for n in range(64):
+        index.upsert(_random_entry(rng, 1 + n % 100))
+        index.candidates(ServiceType.MEAL, 25.8, 113.0, limit=5)
+    assert index.trees_built == 1
+    before = index.for_service(ServiceType.MEAL)
+    index.upsert(_random_entry(rng, 500))
+    assert len(index.for_service(ServiceType.MEAL)) >= 1 and index.trees_built == 2  # 65 changed: new trees
+    assert index.for_service(ServiceType.MEAL) is not before
+
+
 def test_concurrent_writers_and_readers():
     index = GeoIndex.build([])
     errors = []
