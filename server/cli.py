@@ -54,6 +54,7 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
         app.extensions["linli.relay"].start()
         # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
         os.environ.pop("FLASK_RUN_FROM_CLI", None)
+        click.echo(f"邻里 Linli: serving on http://{settings.host}:{settings.port}/ (gevent; Ctrl+C stops)")
         socketio.run(app, host=settings.host, port=settings.port, use_reloader=False,
                      handler_class=serving.NoDelayHandler)
 

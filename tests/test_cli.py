@@ -154,13 +154,14 @@ def serve(instance, monkeypatch):
     def run(*args: str):
         result = CliRunner().invoke(main, ["serve", "--no-scheduler", *args], catch_exceptions=False)
         assert result.exit_code == 0, result.output
-        return served
+        return {**served, "output": result.output}
 
     return run
 
 
 def test_serve_host_and_port_are_the_apps_settings(serve):
     served = serve("--host", "0.0.0.0", "--port", "5123")
+    assert "serving on http://0.0.0.0:5123/" in served["output"]
     settings = served["settings"]
     assert (served["host"], served["port"]) == (settings.host, settings.port) == ("0.0.0.0", 5123)
     # Socket.IO's default allowed origins follow the port served on, even for a handshake via another Host.
