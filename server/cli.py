@@ -10,6 +10,7 @@ from flask.cli import FlaskGroup, with_appcontext
 
 from models.accounts import StaffCreate
 from models.engine import write_session
+from models.types import utcnow
 from server import create_app, db
 from server.config import Settings
 from server.errors import AppError
@@ -49,6 +50,7 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     settings = app.config["LINLI_SETTINGS"]
     with app.app_context():
         upgrade(_engine())
+        app.extensions["linli.directory"].warm(utcnow())
         if not no_scheduler:
             start_background(_engine(), app.extensions["linli.directory"], app.extensions["linli.relay"].kick)
         app.extensions["linli.relay"].start()

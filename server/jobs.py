@@ -5,7 +5,6 @@ Every job is idempotent and catches up after a missed tick: coalesce, no overlap
 from __future__ import annotations
 
 import logging
-import time
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -14,6 +13,7 @@ from sqlalchemy.engine import Engine
 
 from models.engine import write_session
 from models.types import utcnow
+from server.cooperate import give_way
 from server.services.directory import ProviderDirectory
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
@@ -45,7 +45,7 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, on_commit=None) -> d
                 advance_request(session=session, request_id=request_id, directory=directory, now=now)
             except Exception:
                 log.exception("sweep: request %s", request_id)
-        time.sleep(0)  # on gevent, let waiting requests in between transactions (a sweep may be long)
+        give_way()  # between transactions: a sweep may be long
     with write_session(engine) as session:
         sos = escalate_unacknowledged(session=session, now=now)
     if on_commit and (expired or ids or sos):

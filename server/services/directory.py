@@ -26,6 +26,7 @@ from dispatch.geo import GeoIndex, IndexEntry, bounding_box, great_circle_km_man
 from dispatch.lifecycle import RequestStatus, VISIT_STATUSES
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
+from server.cooperate import give_way
 from models.providers import Counter, Provider
 from models.requests import ServiceRequest
 
@@ -34,6 +35,7 @@ _CHANGED = "linli.provider_changed"
 # Provider changes committed by this process: the directory re-checks the database at once after
 # one, and otherwise at most every check_every seconds (changes from other processes).
 _local_commits = {"count": 0}
+_LOAD_CHUNK = 500  # providers loaded between two chances for other work to run
 
 
 @sa_event.listens_for(OrmSession, "after_commit")
@@ -60,8 +62,9 @@ def bump_revision(session: Session, provider: Provider) -> None:
     session.add(provider)
 
 
-def index_entry(p: Provider, now: datetime) -> IndexEntry | None:
-    """Where the index should find p: its fresh on-duty position, else its base; None if never eligible."""
+def index_entry(p, now: datetime) -> IndexEntry | None:
+    """Where the index should find p (a Provider, or a row of its _PLACE_COLUMNS): its fresh on-duty
+    position, else its base; None if never eligible."""
     if p.status != ProviderStatus.VERIFIED:
         return None
     fresh = p.on_duty and p.duty_lat is not None and p.duty_updated_at and now - p.duty_updated_at <= DUTY_FRESH_FOR
@@ -102,6 +105,12 @@ class ProviderDirectory:
             self._warming = True
         threading.Thread(target=self.refresh, args=(now,), name="linli-geo-index", daemon=True).start()
 
+    def warm(self, now: datetime) -> None:
+        """Load the index and build its trees now: a server does this before it listens, so no
+        request waits for the load or takes the SQL fallback."""
+        self.refresh(now)
+        self.index.for_service(None)
+
     def refresh(self, now: datetime) -> None:
         """Bring the index up to date with committed data (cheap when nothing changed).
 
@@ -122,16 +131,19 @@ class ProviderDirectory:
         with self._lock:
             if current == self._seen:
                 return
-            rows = session.exec(select(Provider).where(Provider.revision > self._seen)).all() \
-                if self._seen >= 0 else session.exec(select(Provider)).all()
-            for p in rows:
+            query = select(Provider).where(Provider.revision > self._seen) if self._seen >= 0 else select(Provider)
+            seen = current
+            for n, p in enumerate(session.exec(query.execution_options(yield_per=_LOAD_CHUNK)), 1):
                 entry = index_entry(p, now)
                 if entry is None:
                     self.index.remove(p.id)
                 else:
                     self.index.upsert(entry)
                 self._profiles[p.id] = (snapshot(p, []), p.user_id)
-            self._seen = max([current] + [p.revision for p in rows])
+                seen = max(seen, p.revision)
+                if n % _LOAD_CHUNK == 0:
+                    give_way()  # a large directory loads in several turns
+            self._seen = seen
 
     def candidates(self, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
                    limit: int | None = None) -> list[int]:
@@ -169,13 +181,19 @@ def positioned_near(lat: float, lon: float, km: float):
     return or_(inside(Provider.base_lat, Provider.base_lon), inside(Provider.duty_lat, Provider.duty_lon))
 
 
+_PLACE_COLUMNS = (Provider.id, Provider.status, Provider.services, Provider.base_lat, Provider.base_lon,
+                  Provider.service_radius_km, Provider.on_duty, Provider.duty_lat, Provider.duty_lon,
+                  Provider.duty_updated_at)
+
+
 def sql_candidates(session: Session, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
                    limit: int | None = None) -> list[tuple[int, float]]:
     """The fallback when no index is loaded: a bounding-box prefilter on the indexed lat/lon columns,
     then the same radius rule as the index, nearest first."""
     widest = session.exec(select(func.max(Provider.service_radius_km))).first() or 0.0
-    rows = session.exec(select(Provider).where(Provider.status == ProviderStatus.VERIFIED.value,
-                                               positioned_near(lat, lon, widest))).all()
+    # Rows of the columns index_entry reads, not ORM objects: a dense area has thousands.
+    rows = session.exec(select(*_PLACE_COLUMNS).where(Provider.status == ProviderStatus.VERIFIED.value,
+                                                      positioned_near(lat, lon, widest))).all()
     entries = [e for e in (index_entry(p, now) for p in rows) if e is not None and service_type in e.services]
     if not entries:
         return []

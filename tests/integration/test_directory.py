@@ -69,6 +69,26 @@ def test_a_new_process_dispatches_from_sql_while_its_index_warms(engine):
     assert directory.candidates(ServiceType.MEAL, com.lat, com.lon, now) == expected  # the index now
 
 
+def test_a_server_warms_its_index_before_it_listens(engine, monkeypatch):
+    """warm() loads every provider and builds the trees: the first booking neither waits for them
+    nor takes the SQL fallback."""
+    import server.services.directory as directory_module
+
+    monkeypatch.setattr(directory_module, "_LOAD_CHUNK", 7)  # several turns for 30 providers
+    turns = []
+    monkeypatch.setattr(directory_module, "give_way", lambda: turns.append(1))
+    with write_session(engine) as session:
+        com, _ = _scatter(session, n=30)
+        now = utcnow()
+        expected = [pid for pid, _ in sql_candidates(session, ServiceType.MEAL, com.lat, com.lon, now)]
+    directory = ProviderDirectory(engine, warm="background")
+    directory.warm(now)
+    assert directory.ready and directory.index.trees_built == 1 and len(turns) == 30 // 7
+    monkeypatch.setattr(directory_module, "sql_candidates", None)  # would fail if called
+    assert directory.candidates(ServiceType.MEAL, com.lat, com.lon, now) == expected
+    assert directory.index.trees_built == 1
+
+
 def test_local_changes_are_seen_at_once_others_within_the_check_interval(db_session, monkeypatch):
     com, _ = _scatter(db_session, n=20)
     directory = ProviderDirectory(db_session.get_bind(), check_every=60.0)
