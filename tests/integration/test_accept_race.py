@@ -9,6 +9,8 @@ from sqlalchemy import text
 from sqlmodel import select
 
 from dispatch.catalog import Role
+from models.accounts import User
+from models.providers import Provider
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.engine import make_engine, write_session
 from models.requests import Offer, ServiceRequest
@@ -100,6 +102,41 @@ def test_exactly_one_of_twenty_concurrent_accepts_wins_every_round(race_engine, 
             assert statuses.count(OfferStatus.ACCEPTED) == 1
             assert statuses.count(OfferStatus.WITHDRAWN) == RACERS - 1
     app.extensions["linli.relay"].stop()
+
+
+def test_exactly_one_of_twenty_concurrent_accepts_wins_on_a_live_server(tmp_path):
+    """The same race over real connections to `linli serve` (gevent, SQLite), 40 rounds."""
+    import requests
+
+    engine = sqlite_engine(tmp_path)
+    senior_id, community_id, booker_id, provider_ids, _phones = _arrange(engine)
+    with write_session(engine) as s:
+        headers = [f.bearer(s, s.get(User, s.get(Provider, pid).user_id)) for pid in provider_ids]
+        s.commit()
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    env = {"LINLI_INSTANCE_PATH": str(instance), "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
+           "LINLI_SECRET_KEY": "race-secret"}
+    sessions = [requests.Session() for _ in range(RACERS)]
+    barrier = threading.Barrier(RACERS)
+    with f.LiveServer(env, log=tmp_path / "serve.log") as server:
+
+        def accept(i, offer_id):
+            barrier.wait()
+            r = sessions[i].post(f"{server.url}/api/v1/offers/{offer_id}/accept", headers=headers[i], timeout=30)
+            return r.status_code, r.json().get("error", {}).get("code") if r.status_code != 200 else None
+
+        with ThreadPoolExecutor(RACERS) as pool:
+            for number in range(40):
+                request_id, offer_ids = _new_round(engine, senior_id, community_id, booker_id, provider_ids, number)
+                results = list(pool.map(accept, range(RACERS), offer_ids))
+                assert sorted(code for code, _ in results) == [200] + [409] * (RACERS - 1), (number, results)
+                assert {err for code, err in results if code == 409} == {"offer_taken"}
+                with write_session(engine) as s:
+                    request = s.get(ServiceRequest, request_id)
+                winner = provider_ids[[code for code, _ in results].index(200)]
+                assert request.status == RequestStatus.ASSIGNED and request.provider_id == winner
+    engine.dispose()
 
 
 def test_one_provider_racing_for_two_overlapping_visits_gets_only_one(race_engine, tmp_path):
