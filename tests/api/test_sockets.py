@@ -399,3 +399,42 @@ def test_real_server_delivers_offer_created_after_an_http_booking(live):
         assert not {k for k in keys_anywhere(payload) if "address" in k or "phone" in k}
     finally:
         sio.disconnect()
+
+
+def test_real_server_replays_what_a_provider_missed_while_away(live):
+    """Over real connections: the provider's client drops, a booking is offered to them meanwhile,
+    and reconnecting with the last event_id it saw brings exactly the missed offer_created."""
+    import requests
+
+    def connect(auth):
+        seen, ready = [], threading.Event()
+        sio = sio_client()
+        sio.on("offer_created", lambda payload: seen.append(payload))
+        sio.on("ready", lambda _payload: ready.set())
+        sio.connect(live.url, auth=auth, transports=["websocket"], wait_timeout=5)
+        assert ready.wait(5)
+        return sio, seen
+
+    def book():
+        r = requests.post(f"{live.url}/api/v1/requests", json={"senior_id": live.senior_id, "service_type": "meal"},
+                          headers=live.h_senior, timeout=5)
+        assert r.status_code == 201, r.text
+        return r.json()["id"]
+
+    sio, seen = connect({"token": live.provider_token})
+    try:
+        first = book()
+        deadline = time.monotonic() + 5
+        while not seen and time.monotonic() < deadline:
+            time.sleep(0.02)
+        assert [p["offer"]["request_id"] for p in seen] == [first], live.server.log_tail()
+    finally:
+        sio.disconnect()
+    missed = book()  # offered while the provider is away
+    sio, replayed = connect({"token": live.provider_token, "last_event_id": seen[-1]["event_id"]})
+    try:
+        # The replay comes before ready: it is all here already.
+        assert [p["offer"]["request_id"] for p in replayed] == [missed]
+        assert replayed[0]["event_id"] > seen[-1]["event_id"]
+    finally:
+        sio.disconnect()
