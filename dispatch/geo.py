@@ -315,8 +315,9 @@ class GeoIndex:
     Writers change a dict under a lock. Readers see trees built from an earlier state, with the
     providers changed since then masked out of them and searched exhaustively beside them, until
     so many have changed that the next reader builds new trees (one at a time: the others wait and
-    share them). A position update thus costs a few microseconds, and a new tree (~150 ms at 50k
-    providers; see bench/) is built once every `rebuild_after` changes, not on every one.
+    share them). A position update thus costs the next reader a view of the changes (a fraction of
+    a millisecond), and new trees (~80 ms at 50k providers; see bench/) are built once every
+    `rebuild_after` changes, not on every one.
     """
 
     def __init__(self, entries: Iterable[IndexEntry] = ()):

@@ -26,9 +26,9 @@ from dispatch.geo import GeoIndex, IndexEntry, bounding_box, great_circle_km_man
 from dispatch.lifecycle import RequestStatus, VISIT_STATUSES
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
-from server.cooperate import give_way
 from models.providers import Counter, Provider
 from models.requests import ServiceRequest
+from server.cooperate import give_way
 
 COUNTER = "provider"
 _CHANGED = "linli.provider_changed"
