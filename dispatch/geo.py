@@ -314,26 +314,31 @@ class GeoIndex:
 
     Writers change a dict under a lock. Readers see trees built from an earlier state, with the
     providers changed since then masked out of them and searched exhaustively beside them, until
-    so many have changed that the next reader builds new trees (one at a time: the others wait and
-    share them). A position update thus costs the next reader a view of the changes (a fraction of
-    a millisecond), and new trees (~80 ms at 50k providers; see bench/) are built once every
-    `rebuild_after` changes, not on every one.
+    so many have changed that new trees are due (one build at a time). A position update thus costs
+    the next reader a view of the changes (a fraction of a millisecond), and new trees (~80 ms at
+    50k providers; see bench/) are built once every `rebuild_after` changes, not on every one.
+
+    build_elsewhere(build, install), when given, runs build() away from the readers and passes its
+    result (None if it failed) to install(); readers go on with the old trees meanwhile. Without
+    it, and for the first trees or a backlog of changes, the reader who finds them due builds them.
     """
 
-    def __init__(self, entries: Iterable[IndexEntry] = ()):
+    def __init__(self, entries: Iterable[IndexEntry] = (), *, build_elsewhere=None):
         self._lock = threading.Lock()
         self._build_lock = threading.Lock()
         self._entries: dict[int, IndexEntry] = {e.provider_id: e for e in entries}
         self._version = 0
         self._trees: dict[ServiceType | None, ProviderIndex] | None = None
         self._changed: set[int] = set()  # providers added, moved or dropped since the trees were built
+        self._since: set[int] | None = None  # while trees are built elsewhere: changes after their entries
+        self._build_elsewhere = build_elsewhere
         self._state: _State | None = None
         self.trees_built = 0
 
     @classmethod
-    def build(cls, entries: Iterable[IndexEntry]) -> GeoIndex:
+    def build(cls, entries: Iterable[IndexEntry], *, build_elsewhere=None) -> GeoIndex:
         """Build an index from entries (eligible providers' base positions) and its trees now."""
-        index = cls(entries)
+        index = cls(entries, build_elsewhere=build_elsewhere)
         index._current()
         return index
 
@@ -350,15 +355,19 @@ class GeoIndex:
         """Add or replace a provider; the next query sees it."""
         with self._lock:
             self._entries[entry.provider_id] = entry
-            self._changed.add(entry.provider_id)
-            self._version += 1
+            self._changed_now(entry.provider_id)
 
     def remove(self, provider_id: int) -> None:
         """Drop a provider (suspended, blacklisted, deleted); a no-op when absent."""
         with self._lock:
             if self._entries.pop(provider_id, None) is not None:
-                self._changed.add(provider_id)
-                self._version += 1
+                self._changed_now(provider_id)
+
+    def _changed_now(self, provider_id: int) -> None:
+        self._changed.add(provider_id)
+        if self._since is not None:
+            self._since.add(provider_id)
+        self._version += 1
 
     def _current(self) -> _State:
         state = self._state
@@ -366,20 +375,41 @@ class GeoIndex:
             return state
         with self._build_lock:  # one builder at a time; the others wait and reuse its result
             with self._lock:
-                version = self._version
-                rebuild = self._trees is None or len(self._changed) > self.rebuild_after
-                if rebuild:
-                    entries, self._changed = list(self._entries.values()), set()
+                version, here, elsewhere = self._version, False, False
+                due = self._trees is None or len(self._changed) > self.rebuild_after
+                if due and self._since is None:  # (while trees are built elsewhere, wait for them)
+                    # A backlog of changes (the first load) is built here: the exhaustive search
+                    # beside the trees would cost more than the build.
+                    elsewhere = self._build_elsewhere is not None and self._trees is not None \
+                        and len(self._changed) <= 4 * self.rebuild_after
+                    here = not elsewhere
+                    entries = list(self._entries.values())
+                    if elsewhere:
+                        self._since = set()
+                    else:
+                        self._changed = set()
                 changed = {pid: self._entries.get(pid) for pid in self._changed}
+                trees = self._trees
+            if elsewhere:
+                self._build_elsewhere(lambda: _snapshots(entries), self._install)
             state = self._state
             if state is not None and state.version == version:
                 return state
-            if rebuild:
-                self._trees = _snapshots(entries)
+            if here:
+                trees = self._trees = _snapshots(entries)
                 self.trees_built += 1
-            state = _State(version, self._trees, changed, {})
+            state = _State(version, trees, changed, {})
             self._state = state
             return state
+
+    def _install(self, trees: dict[ServiceType | None, ProviderIndex] | None) -> None:
+        """Put trees built elsewhere in place; None: their build failed, the next reader tries again."""
+        with self._lock:
+            if trees is not None:
+                self._trees, self._changed = trees, self._since
+                self.trees_built += 1
+            self._since = None
+            self._version += 1
 
     def for_service(self, service_type: ServiceType | None) -> ProviderIndex:
         """The current snapshot for a service type (None: providers of any service)."""

@@ -28,7 +28,7 @@ from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
 from models.providers import Counter, Provider
 from models.requests import ServiceRequest
-from server.cooperate import give_way
+from server.cooperate import give_way, in_background
 
 COUNTER = "provider"
 _CHANGED = "linli.provider_changed"
@@ -77,14 +77,15 @@ class ProviderDirectory:
     """A GeoIndex of verified providers plus the loading of fresh snapshots for a short list.
 
     With warm="background" (the server) a new process answers from the SQL bounding-box fallback
-    while its index loads on a thread; warm="sync" (tools, tests) loads it on first use.
+    while its index loads on a thread, and new trees are built on another thread while bookings go
+    on with the old ones; warm="sync" (tools, tests) loads it on first use and builds in the reader.
     """
 
     def __init__(self, engine: Engine, *, warm: str = "sync", check_every: float = 0.0) -> None:
         self._engine = engine
         self._check_every = check_every
         self._checked: tuple[float, int] | None = None  # (monotonic time, local commits) at the last check
-        self.index = GeoIndex.build([])
+        self.index = GeoIndex.build([], build_elsewhere=in_background if warm == "background" else None)
         self._seen = -1
         self._lock = threading.Lock()
         self._warm = warm

@@ -294,6 +294,46 @@ def test_a_new_tree_is_built_only_after_rebuild_after_changes():
     assert index.for_service(ServiceType.MEAL) is not before
 
 
+def test_trees_built_elsewhere_leave_readers_on_the_old_ones_meanwhile():
+    rng = np.random.default_rng(8)
+    jobs = []
+    entries = {pid: _random_entry(rng, pid) for pid in range(1, 101)}
+    index = GeoIndex.build(entries.values(), build_elsewhere=lambda build, install: jobs.append((build, install)))
+    assert index.trees_built == 1 and not jobs  # the first trees are built at once
+
+    def change(pids):
+        for pid in pids:
+            entries[pid] = _random_entry(rng, pid)
+            index.upsert(entries[pid])
+
+    change(range(1, 66))  # 65 > rebuild_after: new trees are due
+    _same_answers(index, GeoIndex.build(entries.values()), rng)
+    assert len(jobs) == 1 and index.trees_built == 1  # asked for once; answered beside the old trees
+    build, install = jobs.pop()
+    trees = build()
+    change(range(90, 101))  # while they are built
+    install(trees)
+    assert index.trees_built == 2
+    _same_answers(index, GeoIndex.build(entries.values()), rng)  # the later changes are not lost
+    change(range(1, 66))
+    index.candidates(ServiceType.MEAL, 25.8, 113.0)
+    assert len(jobs) == 1
+    jobs.pop()[1](None)  # that build failed: the next reader asks again
+    index.candidates(ServiceType.MEAL, 25.8, 113.0)
+    assert len(jobs) == 1 and index.trees_built == 2
+    _same_answers(index, GeoIndex.build(entries.values()), rng)
+
+
+def test_a_backlog_of_changes_is_built_by_the_reader():
+    rng = np.random.default_rng(9)
+    jobs = []
+    index = GeoIndex.build([], build_elsewhere=lambda build, install: jobs.append(build))
+    for pid in range(1, 301):  # a first load: far more than 4 x rebuild_after
+        index.upsert(_random_entry(rng, pid))
+    assert len(index.for_service(None)) == 300
+    assert index.trees_built == 2 and not jobs
+
+
 def test_concurrent_writers_and_readers():
     index = GeoIndex.build([])
     errors = []
