@@ -375,7 +375,7 @@ class GeoIndex:
             return state
         with self._build_lock:  # one builder at a time; the others wait and reuse its result
             with self._lock:
-                version, here, elsewhere = self._version, False, False
+                version, here, elsewhere, entries = self._version, False, False, []
                 due = self._trees is None or len(self._changed) > self.rebuild_after
                 if due and self._since is None:  # (while trees are built elsewhere, wait for them)
                     # A backlog of changes (the first load) is built here: the exhaustive search
@@ -413,6 +413,7 @@ class GeoIndex:
 
     def for_service(self, service_type: ServiceType | None) -> ProviderIndex:
         """The current snapshot for a service type (None: providers of any service)."""
+        # StrEnum members hash like their values, so a plain "meal" finds the same snapshot.
         state = self._current()
         view = state.views.get(service_type)
         if view is None:  # built once per change and service type, by whichever reader needs it
