@@ -38,7 +38,6 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     from server import serving
     from server.jobs import start_background
     from server.migrate import upgrade
-    from server.sockets import socketio
 
     if not serving.on_gevent():
         raise click.ClickException("`serve` runs on gevent: start it with the `linli` command, which patches "
@@ -57,8 +56,7 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
         # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
         os.environ.pop("FLASK_RUN_FROM_CLI", None)
         click.echo(f"邻里 Linli: serving on http://{settings.host}:{settings.port}/ (gevent; Ctrl+C stops)")
-        socketio.run(app, host=settings.host, port=settings.port, use_reloader=False,
-                     handler_class=serving.NoDelayHandler)
+        serving.serve(app, host=settings.host, port=settings.port)
 
 
 @main.command("clock")

@@ -1,11 +1,40 @@
-"""`linli serve`'s HTTP server: gevent's WSGI server, one process, keep-alive connections."""
+"""`linli serve`'s HTTP server: gevent's WSGI server, one process, keep-alive connections.
+
+Three things on top of gevent's pywsgi (see docs/serving.md):
+- every connection sets TCP_NODELAY;
+- a WebSocket takes the connection's own socket (simple-websocket would duplicate it: two file
+  descriptors a socket), and once the WebSocket is over the connection is closed, never read for
+  another HTTP request (its closing handshake was read as one, and the client waited 3 s for it);
+- near the process's descriptor limit, new Socket.IO sessions are refused with 503 and
+  Retry-After, other requests and the sockets already open go on, and a connection accepted with
+  no descriptor to spare is closed at once instead of failing the listener every second.
+"""
 from __future__ import annotations
 
+import errno
+import json
+import logging
+import os
 import socket
+import time
 
 from gevent import pywsgi
+from gevent.event import Event
+from gevent.monkey import get_original
 
 from server.sockets import async_mode
+
+log = logging.getLogger(__name__)
+# gevent's os.close puts off closing a descriptor to its loop; the spare one must be free at once.
+_close_now = get_original("os", "close")
+
+SOCKETIO_PATH = "/socket.io/"
+CLOSE_GRACE = 2.0  # seconds a closed WebSocket may take to finish its closing handshake
+RETRY_AFTER = 5  # seconds, on a refused Socket.IO session
+_BUSY_BODY = json.dumps({"error": {"code": "busy", "message": "服务器连接已满，请稍后重试 / Too many connections: "
+                                   "retry shortly"}}).encode() + b"\n"
+_SHED = (b"HTTP/1.1 503 Service Unavailable\r\nRetry-After: %d\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+         % RETRY_AFTER)
 
 
 def on_gevent() -> bool:
@@ -13,11 +42,167 @@ def on_gevent() -> bool:
     return async_mode() == "gevent"
 
 
-class NoDelayHandler(pywsgi.WSGIHandler):
-    """gevent writes a response's headers and body in two sends. On a kept-alive connection Nagle's
-    algorithm then holds the body until the client acknowledges the headers, and clients delay that
-    acknowledgement by up to 40 ms: every request would wait for it."""
+def descriptor_limit(raise_soft: bool = True) -> int:
+    """The process's open-file limit, raising the soft limit to the hard one first (as Go does)."""
+    import resource
+
+    soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+    if raise_soft and soft != hard:
+        try:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+            soft = hard
+        except (ValueError, OSError):
+            pass
+    return soft if soft != resource.RLIM_INFINITY else 1 << 20
+
+
+def socket_cap(limit: int) -> int:
+    """How many client connections may be open before new Socket.IO sessions are refused: the rest
+    of the descriptors are kept for plain requests (health checks), the database and the log."""
+    return limit - min(1024, max(96, limit // 8))
+
+
+class _WebSocketConnection:
+    """The connection's socket as the WebSocket uses it; closed is set when the WebSocket closes it."""
+
+    def __init__(self, sock):
+        self._sock = sock
+        self.closed = Event()
+        self.send, self.recv, self.fileno = sock.send, sock.recv, sock.fileno
+
+    def close(self) -> None:
+        self.closed.set()
+        self._sock.close()
+
+    def __getattr__(self, name):
+        return getattr(self._sock, name)
+
+
+class ConnectionHandler(pywsgi.WSGIHandler):
+    """One client connection: its HTTP requests one after another, or its WebSocket."""
 
     def handle(self):
+        # gevent writes a response's headers and body in two sends. On a kept-alive connection
+        # Nagle's algorithm then holds the body until the client acknowledges the headers, and
+        # clients delay that acknowledgement by up to 40 ms: every request would wait for it.
         self.socket.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        return super().handle()
+        server = self.server
+        server.connections = getattr(server, "connections", 0) + 1
+        try:
+            return super().handle()
+        finally:
+            server.connections -= 1
+
+    def run_application(self):
+        environ = self.environ
+        if environ.get("PATH_INFO", "").startswith(SOCKETIO_PATH):
+            upgrade = environ.get("HTTP_UPGRADE", "").lower() == "websocket"
+            if (upgrade or "sid=" not in environ.get("QUERY_STRING", "")) and self._full():
+                return self._refuse()
+            if upgrade:
+                return self._run_websocket()
+        return super().run_application()
+
+    def _full(self) -> bool:
+        cap = getattr(self.server, "socket_cap", None)
+        return cap is not None and self.server.connections > cap
+
+    def _refuse(self) -> None:
+        """503 with Retry-After for a new Socket.IO session or WebSocket while descriptors run short."""
+        self.close_connection = True
+        self.start_response("503 Service Unavailable", [
+            ("Content-Type", "application/json"), ("Content-Length", str(len(_BUSY_BODY))),
+            ("Retry-After", str(RETRY_AFTER)), ("Connection", "close")])
+        self.write(_BUSY_BODY)
+
+    def _run_websocket(self) -> None:
+        """Hand the connection to the WebSocket, then close it: it never carries HTTP again."""
+        connection = _WebSocketConnection(self.socket)
+        # simple-websocket takes a socket given as "werkzeug.socket" as it is (gevent's it would dup)
+        # and, in that mode, raises ConnectionError once the WebSocket is over.
+        self.environ["werkzeug.socket"] = connection
+        try:
+            super().run_application()
+        except ConnectionError as exc:
+            if type(exc) is not ConnectionError:  # a real socket error (reset, broken pipe): pywsgi's
+                raise
+            self.result = None
+        else:
+            if not self.headers_sent:  # not a WebSocket after all (a refused handshake): plain HTTP
+                return
+        self.close_connection = True
+        # The WebSocket's own greenlet reads the client's close frame, answers it and closes the
+        # socket; a client that never answers gets the socket closed under it after the grace.
+        connection.closed.wait(CLOSE_GRACE)
+        self.socket.close()
+
+
+class Server(pywsgi.WSGIServer):
+    """pywsgi's server with the descriptor budget of ConnectionHandler and a listener that sheds
+    connections it has no descriptor for instead of failing (and logging) every second."""
+
+    def __init__(self, listener, application, *, limit: int | None = None, **kwargs):
+        kwargs.setdefault("handler_class", ConnectionHandler)
+        kwargs.setdefault("log", None)
+        super().__init__(listener, application, **kwargs)
+        self.connections = 0
+        self.limit = limit or descriptor_limit()
+        self.socket_cap = socket_cap(self.limit)
+        self._spare = self._reserve()
+        self._shed_logged = 0.0
+        self.shed = 0
+
+    @staticmethod
+    def _reserve() -> int | None:
+        try:
+            return os.open(os.devnull, os.O_RDONLY)
+        except OSError:
+            return None
+
+    def do_read(self):
+        try:
+            return super().do_read()
+        except OSError as exc:
+            if exc.errno not in (errno.EMFILE, errno.ENFILE):
+                raise
+        self._shed_one()
+        return None
+
+    def _shed_one(self) -> None:
+        """Out of descriptors: free the spare one, accept, answer 503 and close, take the spare back."""
+        if self._spare is None:
+            self._spare = self._reserve()
+        if self._spare is not None:
+            _close_now(self._spare)
+            try:
+                fd, _ = self.socket._accept()
+            except OSError:
+                fd = None
+            if fd is not None:
+                try:
+                    os.write(fd, _SHED)  # a fresh socket's send buffer is empty: this does not block
+                except OSError:
+                    pass
+                _close_now(fd)
+                self.shed += 1
+            self._spare = self._reserve()
+        if self._spare is None:  # nothing to accept with: listen again shortly
+            self.stop_accepting()
+            self._timer = self.loop.timer(0.05)
+            self._timer.start(self._start_accepting_if_started)
+        now = time.monotonic()
+        if now - self._shed_logged > 60:
+            self._shed_logged = now
+            log.warning("out of file descriptors (limit %d, %d connections open): refusing new connections",
+                        self.limit, self.connections)
+
+    def close(self):
+        if self._spare is not None:
+            _close_now(self._spare)
+            self._spare = None
+        super().close()
+
+
+def serve(app, host: str, port: int) -> None:
+    """Serve app (Flask with Socket.IO attached) on host:port until stopped."""
+    Server((host, port), app).serve_forever()

@@ -141,14 +141,13 @@ def serve(instance, monkeypatch):
     """Run `linli serve ARGS` in-process up to where it would block: the settings, a client, run()'s arguments."""
     from server import serving
     from server.relay import Relay
-    from server.sockets import socketio
 
     for name in ("LINLI_HOST", "LINLI_PORT", "LINLI_REDIS_URL", "LINLI_SOCKETIO_CHANNEL"):
         monkeypatch.delenv(name, raising=False)
     served = {}
     monkeypatch.setattr(Relay, "start", lambda self: None)
     monkeypatch.setattr(serving, "on_gevent", lambda: True)  # this test process is not patched
-    monkeypatch.setattr(socketio, "run", lambda app, **kwargs: served.update(
+    monkeypatch.setattr(serving, "serve", lambda app, **kwargs: served.update(
         settings=app.config["LINLI_SETTINGS"], client=app.test_client(), **kwargs))
 
     def run(*args: str):
