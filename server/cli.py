@@ -8,23 +8,32 @@ import click
 from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
-from models.accounts import StaffCreate
-from models.engine import write_session
-from models.types import utcnow
-from server import create_app, db
-from server.config import Settings
-from server.errors import AppError
+from server import create_app  # the factory is itself lazy
+
+# Imports are made inside the commands: `linli --help` (and the console script's start) should not
+# pay for SQLAlchemy, the models, numpy and scipy, which took 5 s on a busy machine.
 
 
 def _engine():
+    from server import db
+
     return current_app.extensions[db.ENGINE_KEY]
 
 
-def _fail(error: AppError) -> None:
+def _fail(error) -> None:
     raise click.ClickException(f"{error.code}: {error.message}" + (f" {error.details}" if error.details else ""))
 
 
-@click.group(cls=FlaskGroup, create_app=lambda: create_app(), add_default_commands=True)
+class LinliGroup(FlaskGroup):
+    """Flask's CLI group, except that listing the commands (`--help`) does not build the app: the app
+    adds no commands of its own, and building it imports everything and opens the database."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        self._load_plugin_commands()
+        return sorted(click.Group.list_commands(self, ctx))
+
+
+@click.group(cls=LinliGroup, create_app=lambda: create_app(), add_default_commands=True)
 def main() -> None:
     """邻里 Linli — home-and-community care dispatch."""
 
@@ -35,7 +44,9 @@ def main() -> None:
 @click.option("--no-scheduler", is_flag=True, help="leave jobs to a `linli clock` process")
 def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     """Serve HTTP + Socket.IO (migrating the database first)."""
+    from models.types import utcnow
     from server import serving
+    from server.config import Settings
     from server.jobs import start_background
     from server.migrate import upgrade
 
@@ -93,6 +104,8 @@ def communities_group() -> None:
 @with_appcontext
 def communities_import(file: Path) -> None:
     """Load communities from a CSV (name,district,kind,lat,lon) or GeoJSON file."""
+    from models.engine import write_session
+    from server.errors import AppError
     from server.services.communities import import_communities
 
     with write_session(_engine()) as session:
@@ -111,8 +124,11 @@ def communities_import(file: Path) -> None:
 @with_appcontext
 def seed_demo(seniors: int, providers: int, seed: int, if_empty: bool) -> None:
     """Deterministic Chenzhou demo data (refuses a database that already has seniors)."""
+    from models.engine import write_session
+    from server.errors import AppError
     from server.migrate import upgrade
-    from server.services.demo import DEMO_PASSWORD, seed_demo as seed_fn
+    from server.services.demo import DEMO_PASSWORD
+    from server.services.demo import seed_demo as seed_fn
 
     upgrade(_engine())
     with write_session(_engine()) as session:
@@ -137,6 +153,9 @@ def create_user(role: str, phone: str, password: str, name: str | None, communit
     """Create an account of any role, staff included."""
     from pydantic import ValidationError
 
+    from models.accounts import StaffCreate
+    from models.engine import write_session
+    from server.errors import AppError
     from server.services.accounts import create_user as create
 
     try:

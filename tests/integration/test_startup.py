@@ -1,0 +1,42 @@
+"""The `linli` command starts quickly: listing its commands builds no app and imports no database
+or numerical library (it took 5 s on a busy machine when it did)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+LINLI = Path(sys.executable).parent / "linli"
+
+PROBE = r"""
+import json, sys
+sys.argv = ["linli", "--help"]
+from server.entry import main
+try:
+    main()
+except SystemExit:
+    pass
+heavy = ["sqlalchemy", "sqlmodel", "numpy", "scipy", "models", "server.app", "flask_socketio", "gevent"]
+print(json.dumps(sorted(name for name in heavy if name in sys.modules)), file=sys.stderr)
+"""
+
+
+def test_linli_help_imports_nothing_heavy():
+    result = subprocess.run([sys.executable, "-c", PROBE], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 0, result.stderr
+    assert "serve" in result.stdout and "seed-demo" in result.stdout
+    assert json.loads(result.stderr.strip().splitlines()[-1]) == []
+
+
+def test_linli_help_answers_in_well_under_two_seconds():
+    """A coarse bound (0.3-0.45 s here, 2.8-5.6 s before); bench/sockets.py prints the figure."""
+    t0 = time.perf_counter()
+    result = subprocess.run([str(LINLI), "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT)
+    elapsed = time.perf_counter() - t0
+    assert result.returncode == 0, result.stderr
+    for command in ("serve", "clock", "db", "communities", "seed-demo", "create-user", "vapid"):
+        assert command in result.stdout
+    assert elapsed < 2.0, f"linli --help took {elapsed:.2f} s"
