@@ -16,6 +16,16 @@ const setState = (value) => {
 };
 
 export const onEvent = (fn) => handlers.add(fn);
+
+/** Where replay starts when nothing has arrived yet: the server's newest event id for this user
+ *  when the app signed in (from GET /me), else this tab's last position (kept across reloads). */
+export function setBaseline(userId, serverId) {
+  const kept = Number(sessionStorage.getItem(`linli.event.${userId}`));
+  const base = Math.max(Number.isInteger(serverId) ? serverId : -1, Number.isInteger(kept) && kept > 0 ? kept : -1);
+  if (base >= 0 && (lastEventId === null || base > lastEventId)) lastEventId = base;
+  storeKey = `linli.event.${userId}`;
+}
+let storeKey = null;
 export const onStatus = (fn) => statusListeners.add(fn);
 export const liveState = () => state;
 
@@ -26,6 +36,7 @@ function deliver(payload) {
     seen.add(id);
     if (seen.size > 2000) seen.delete(seen.values().next().value);
     if (lastEventId === null || id > lastEventId) lastEventId = id;
+    if (storeKey) sessionStorage.setItem(storeKey, String(lastEventId));
     document.body.dataset.lastEventId = String(lastEventId);
   }
   handlers.forEach((fn) => fn(payload));
@@ -63,4 +74,4 @@ export function disconnect() {
 }
 
 /** Forget the event position (sign-out: the next user starts fresh). */
-export function forget() { lastEventId = null; seen.clear(); delete document.body.dataset.lastEventId; }
+export function forget() { lastEventId = null; storeKey = null; seen.clear(); delete document.body.dataset.lastEventId; }

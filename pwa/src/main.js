@@ -33,9 +33,9 @@ document.addEventListener("click", (event) => {
 
 function routesFor(role) {
   const common = [[/^\/settings$/, settingsView]];
-  if (role === "senior") return [...bookingRoutes, ...seniorRoutes, ...common];
-  if (role === "family") return [...bookingRoutes, ...familyRoutes, ...common];
-  if (role === "provider") return [...providerRoutes, ...common];
+  if (role === "senior") return [...common, ...bookingRoutes, ...seniorRoutes];
+  if (role === "family") return [...common, ...bookingRoutes, ...familyRoutes];
+  if (role === "provider") return [...common, ...providerRoutes];
   return [[/^\/settings$/, settingsView], [/.*/, staffView]];
 }
 
@@ -95,17 +95,21 @@ function drawToast() {
 
 function drawBanner(socketState = live.liveState()) {
   const offline = !navigator.onLine;
-  if (offline) mount(banner, h("p.offline", t("offline")));
+  if (offline) mount(banner, h("p.offline", t("offline")), state.user ? h("p.reconnecting", { id: "reconnecting" }, t("reconnecting")) : null);
   else if (state.user && socketState === "down") mount(banner, h("p.reconnecting", { id: "reconnecting" }, t("reconnecting")));
   else banner.replaceChildren();
 }
 
 const USER_KEY = "linli.user";
 export async function signedIn(user) {
+  if (user.last_event_id === undefined && navigator.onLine) {
+    try { user = { ...user, ...(await api("/me")).user }; } catch { /* the login's copy will do */ }
+  }
   state.user = user;
   localStorage.setItem(USER_KEY, JSON.stringify({ id: user.id, name: user.name, role: user.role, locale: user.locale }));
   applySettings(user.locale);
   live.forget();
+  live.setBaseline(user.id, user.last_event_id);
   live.connect(async () => { await refresh().catch(() => {}); flushQueue(); });
   try { await refresh(); } catch { /* shown when the link comes back */ }
   flushQueue();

@@ -3,6 +3,17 @@ import { api, ApiError, newKey } from "./api.js";
 import { t, errorText, getLang } from "./i18n.js";
 import * as queue from "./queue.js";
 
+// Lists and events carry no address or phone: keep what a full fetch showed while the visit is on.
+const PRIVATE = ["address", "senior_name", "senior_phone", "lat", "lon"];
+const ON = ["pending", "offering", "escalated", "assigned", "en_route", "in_service"];
+export function mergeRequest(r) {
+  const old = state.requests.get(r.id) || {};
+  const next = { ...old, ...r };
+  if (ON.includes(r.status)) for (const k of PRIVATE) if (r[k] == null && old[k] != null) next[k] = old[k];
+  state.requests.set(r.id, next);
+  return next;
+}
+
 export const state = {
   user: null,
   seniors: [],          // senior: own profile; family: linked seniors (with contacts when allowed)
@@ -56,8 +67,9 @@ export async function refresh() {
   }
   if (["senior", "family", "provider"].includes(role)) {
     jobs.push(api("/requests?limit=60").then((list) => {
-      const old = state.requests;
-      state.requests = new Map(list.map((r) => [r.id, { ...(old.get(r.id) || {}), ...r }]));
+      const keep = new Set(list.map((r) => r.id));
+      for (const id of [...state.requests.keys()]) if (!keep.has(id)) state.requests.delete(id);
+      list.forEach(mergeRequest);
     }));
   }
   const results = await Promise.allSettled(jobs);
@@ -76,8 +88,8 @@ export async function loadWaiting() {
 export function applyEvent(event) {
   if (event.type === "request_updated" && event.request) {
     const r = event.request;
-    state.requests.set(r.id, { ...(state.requests.get(r.id) || {}), ...r });
-    if (["assigned", "en_route"].includes(r.status) && state.user?.role !== "provider") fetchRequest(r.id);
+    mergeRequest(r);
+    if (["assigned", "en_route", "in_service"].includes(r.status)) fetchRequest(r.id); // names and the address, as this viewer may see them
   } else if (event.type === "offer_created" && event.offer) {
     state.offers.set(event.offer.id, event.offer);
   } else if (event.type === "offer_withdrawn") {
@@ -93,7 +105,7 @@ export function applyEvent(event) {
 export async function fetchRequest(id) {
   try {
     const r = await api(`/requests/${id}`);
-    state.requests.set(id, { ...(state.requests.get(id) || {}), ...r });
+    mergeRequest(r);
     changed();
     return r;
   } catch { return state.requests.get(id); }
@@ -135,7 +147,7 @@ async function send(entry, notes) {
   if (entry.scheduled_start) body.scheduled_start = entry.scheduled_start;
   if (notes) body.notes = notes;
   const r = await api("/requests", { method: "POST", body, headers: { "Idempotency-Key": entry.key } });
-  state.requests.set(r.id, { ...(state.requests.get(r.id) || {}), ...r });
+  mergeRequest(r);
   changed();
   return r;
 }

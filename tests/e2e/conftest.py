@@ -125,3 +125,16 @@ def run_axe(page) -> list[dict]:
         .filter(v => v.impact === 'serious' || v.impact === 'critical')
         .map(v => ({id: v.id, impact: v.impact, nodes: v.nodes.slice(0, 3).map(n => n.target.join(' '))}))""")
     return result
+
+
+def api_as(world, number: str):
+    """A requests.Session signed in as number (bearer), outside any browser."""
+    import requests
+
+    s = requests.Session()
+    r = s.post(f"{world.url}/api/v1/auth/login", json={"phone": number, "password": f.PASSWORD}, timeout=10)
+    assert r.ok, r.text
+    s.headers["Authorization"] = f"Bearer {r.json()['token']}"
+    s.cookies.clear()
+    s.base = f"{world.url}/api/v1"
+    return s

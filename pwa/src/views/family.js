@@ -31,12 +31,13 @@ async function ack(s) {
 }
 
 function seniorCard(s) {
+  const waiting = state.waiting.filter((w) => w.senior_id === s.id).length;
   const visits = visitsOf(s.id);
   const active = visits.filter(isActive);
   return h("li.senior-card.card", { dataset: { seniorId: s.id } },
     h("h2", { "data-speak": "" }, s.name),
-    h("ul.visits", waitingCards(s.id), active.map((r) => visitCard(r))),
-    !active.length ? h("p.empty", t("noVisits")) : null,
+    h("ul.visits", active.map((r) => visitCard(r))),
+    !active.length && !waiting ? h("p.empty", t("noVisits")) : null,
     h("div.row",
       h("a.primary.button", { href: `/book/${s.id}`, "data-link": "", dataset: { bookFor: s.id } }, t("bookFor", { name: s.name })),
       h("a.secondary.button", { href: `/senior/${s.id}`, "data-link": "" }, t("myVisits"))));
@@ -47,6 +48,7 @@ function home() {
   return h("section.family-home",
     sosAlerts(),
     h("h1", { "data-speak": "" }, t("mySeniors")),
+    state.waiting.length ? h("ul.visits", { id: "visits" }, waitingCards()) : null,
     state.seniors.length ? h("ul.seniors", state.seniors.map(seniorCard)) : h("p.empty", t("noSeniors")),
     state.loadError ? h("p.error", { role: "alert" }, state.loadError) : null);
 }

@@ -3,7 +3,7 @@
 import { h, icon } from "../dom.js";
 import { api } from "../api.js";
 import { t, when, isToday, errorText } from "../i18n.js";
-import { state, changed, toast, fetchRequest, refresh } from "../store.js";
+import { state, changed, toast, fetchRequest, refresh, mergeRequest } from "../store.js";
 import { navigate } from "../main.js";
 import { providerProfileForm } from "./profile.js";
 
@@ -72,7 +72,7 @@ async function accept(o) {
   try {
     const r = await api(`/offers/${o.id}/accept`, { method: "POST", body: {} });
     state.offers.delete(o.id);
-    state.requests.set(r.id, r);
+    mergeRequest(r);
     navigate(`/job/${r.id}`);
   } catch (e) {
     if (["offer_taken", "offer_expired"].includes(e.code)) state.offers.delete(o.id);
@@ -105,7 +105,7 @@ function home() {
   const p = state.provider;
   if (!p) return providerProfileForm();
   if (!dutyTimer && p.on_duty) keepDutyFresh();
-  const offers = [...state.offers.values()].filter((o) => !o.status || o.status === "offering").sort((a, b) => a.id - b.id);
+  const offers = [...state.offers.values()].filter((o) => !o.status || o.status === "offered").sort((a, b) => a.id - b.id);
   const mine = [...state.requests.values()];
   const today = mine.filter((r) => isToday(r.scheduled_start) && [...ACTIVE, "completed"].includes(r.status))
     .sort((a, b) => Date.parse(a.scheduled_start) - Date.parse(b.scheduled_start));
@@ -164,7 +164,7 @@ async function progress(r, status, button) {
       Object.assign(body, { lat: c.latitude, lon: c.longitude });
     } catch (e) { if (status !== "en_route") throw e; } // check-in and check-out need the position
     const updated = await api(`/requests/${r.id}/progress`, { method: "POST", body });
-    state.requests.set(r.id, { ...r, ...updated });
+    mergeRequest(updated);
     if (status === "completed") { refresh().catch(() => {}); navigate("/"); return; }
     await fetchRequest(r.id);
   } catch (e) {

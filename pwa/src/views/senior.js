@@ -21,7 +21,7 @@ function home() {
       h("span.sos-word", { "data-speak": "" }, t("sos")), h("span.sos-hint", t("sosHint"))),
     openSos ? sosStatus(openSos) : null,
     h("h2", { "data-speak": "" }, t("myVisits")),
-    h("ul.visits", { id: "visits" }, waitingCards(me.id), shown.map((r) => visitCard(r))),
+    h("ul.visits", { id: "visits" }, waitingCards(), shown.map((r) => visitCard(r))),
     !shown.length && !state.waiting.length ? h("p.empty", t("noVisits")) : null,
     state.loadError ? h("p.error", { role: "alert" }, state.loadError) : null);
 }

@@ -2,7 +2,7 @@
 import { h } from "../dom.js";
 import { api } from "../api.js";
 import { t, when, errorText } from "../i18n.js";
-import { state, changed, toast, providerCall, book, dismissWaiting, seniorName } from "../store.js";
+import { state, changed, toast, providerCall, book, dismissWaiting, seniorName, mergeRequest } from "../store.js";
 
 const ACTIVE = ["pending", "offering", "escalated", "assigned", "en_route", "in_service"];
 const CANCELLABLE = ["pending", "offering", "escalated", "assigned"];
@@ -33,7 +33,8 @@ export function visitsOf(seniorId) {
 export function waitingCards(seniorId) {
   return state.waiting.filter((w) => seniorId === undefined || w.senior_id === seniorId).map((w) =>
     h("li.visit.waiting", { dataset: { key: w.key, state: w.state } },
-      h("p.visit-service", { "data-speak": "" }, t(w.service_type), " · ", w.scheduled_start ? when(w.scheduled_start) : t("asap")),
+      h("p.visit-service", { "data-speak": "" }, state.user.role === "family" ? `${seniorName(w.senior_id)} · ` : "",
+        t(w.service_type), " · ", w.scheduled_start ? when(w.scheduled_start) : t("asap")),
       w.state === "waiting"
         ? h("p.status.status-waiting", { "data-speak": "" }, h("span.dot", { "aria-hidden": "true" }, "⏳ "), t("waiting"))
         : [h("p.status.status-refused", { role: "alert" }, "⚠️ ", t("refused", { msg: w.error })),
@@ -88,7 +89,7 @@ function actions(r) {
 async function doCancel(r) {
   try {
     const updated = await api(`/requests/${r.id}/cancel`, { method: "POST", body: {} });
-    state.requests.set(r.id, { ...r, ...updated });
+    mergeRequest(updated);
     open.cancel.delete(r.id);
     changed();
   } catch (e) { toast(errorText(e), "error"); }
