@@ -7,7 +7,7 @@ STAMP := $(VENV)/.installed
 PWA_STAMP := pwa/node_modules/.installed
 export LINLI_INSTANCE_PATH ?= $(CURDIR)/instance
 
-.PHONY: run test install pwa bench clean services
+.PHONY: run test install pwa bench clean services chromium fonts screenshots
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -29,12 +29,27 @@ pwa/dist/index.html: $(PWA_STAMP) $(shell find pwa/src pwa/public pwa/index.html
 
 pwa: pwa/dist/index.html
 
+# The browser tests drive Debian's Chromium; a fresh machine (CI) gets it from apt. Screenshots need
+# a CJK font as well. (SUDO is empty when already root.)
+CHROMIUM ?= /usr/bin/chromium
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+chromium:
+	@test -x $(CHROMIUM) || command -v chromium >/dev/null || \
+		($(SUDO) apt-get update && $(SUDO) apt-get install -y chromium)
+
+fonts:
+	@fc-list :lang=zh 2>/dev/null | grep -q . || ($(SUDO) apt-get update && $(SUDO) apt-get install -y fonts-wqy-microhei)
+
+# The phone app's main screens of each role at 360 × 800 in zh-CN, into docs/screenshots/.
+screenshots: install pwa chromium fonts
+	LINLI_SCREENSHOTS=$(CURDIR)/docs/screenshots $(BIN)/python -m pytest -p no:cacheprovider -q tests/e2e/test_screenshots.py
+
 run: install pwa
 	$(BIN)/linli db upgrade
 	$(BIN)/linli seed-demo --if-empty
 	$(BIN)/linli serve
 
-test: install
+test: install pwa chromium
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install

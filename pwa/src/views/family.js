@@ -12,10 +12,10 @@ export function sosAlerts() {
     const acks = s.acks || [];
     const mine = acks.some((a) => a.user_id === state.user.id);
     return h("div.sos-alert", { role: "alert", dataset: { sosId: s.id, status: s.status } },
-      h("p.sos-title", { "data-speak": "" }, "🆘 ", t("sosAlert", { name: s.senior_name || seniorName(s.senior_id) })),
+      h("p.sos-title", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "⚠ "), t("sosAlert", { name: s.senior_name || seniorName(s.senior_id) })),
       h("p", when(s.opened_at), s.lat ? ` · ${t("location")} ` : "",
-        s.lat ? h("a", { href: `https://uri.amap.com/marker?position=${s.lon},${s.lat}&coordinate=wgs84&callnative=1` }, `${s.lat.toFixed(4)}, ${s.lon.toFixed(4)}`) : null),
-      acks.length ? h("p.acked", "✅ ", t("acked", { who: acks.map((a) => a.name || a.role).join("、") })) : null,
+        s.lat ? h("a", { href: `https://uri.amap.com/marker?position=${s.lon},${s.lat}&coordinate=wgs84&callnative=1` }, t("showMap")) : null),
+      acks.length ? h("p.acked", h("span.mark", { "aria-hidden": "true" }, "✔ "), t("acked", { who: acks.map((a) => a.name || a.role).join("、") })) : null,
       mine ? null : h("button.danger.big.ack", { type: "button", onclick: () => ack(s) }, t("ack")));
   }));
 }

@@ -97,7 +97,7 @@ function jobRow(r) {
 }
 
 function jobStatus(status) {
-  return { assigned: t("booked"), en_route: t("depart"), in_service: t("inService"), completed: t("completed"), cancelled: t("cancelled") }[status] || status;
+  return { assigned: t("jobAssigned"), en_route: t("jobEnRoute"), in_service: t("inService"), completed: t("completed"), cancelled: t("cancelled") }[status] || status;
 }
 
 function home() {
@@ -113,7 +113,7 @@ function home() {
     .sort((a, b) => Date.parse(a.scheduled_start) - Date.parse(b.scheduled_start));
   return h("section.provider-home",
     h("div.duty.card", { dataset: { onDuty: p.on_duty ? "1" : "0" } },
-      h("p.duty-state", { "data-speak": "" }, p.on_duty ? "🟢 " : "⚪ ", p.on_duty ? t("onDuty") : t("offDuty")),
+      h("p.duty-state", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, p.on_duty ? "● " : "○ "), p.on_duty ? t("onDuty") : t("offDuty")),
       h("button.big", { type: "button", id: "duty", class: p.on_duty ? "secondary" : "primary", onclick: () => setDuty(!p.on_duty) },
         p.on_duty ? t("goOffDuty") : t("goOnDuty")),
       h("p.hint", t("dutyHint")),

@@ -77,10 +77,10 @@ function callLinks() {
 function sosStatus(alert) {
   const acks = alert.acks || (alert.acked_at ? [{ name: alert.acked_by_name }] : []);
   const seen = acks.length
-    ? acks.map((a) => h("p.seen", { "data-speak": "" }, "👀 ", t("sosSeenBy", { who: a.name || t("family") })))
+    ? acks.map((a) => h("p.seen", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "✔ "), t("sosSeenBy", { who: a.name || t("family") })))
     : h("p.seen", { "data-speak": "" }, t("sosNotSeen"));
   return h("div.sos-status", { role: "status", id: "sos-status", dataset: { sosId: alert.id, status: alert.status } },
-    h("p.sos-sent", { "data-speak": "" }, "🆘 ", t("sosSent"), " · ", when(alert.opened_at)),
+    h("p.sos-sent", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "⚠ "), t("sosSent"), " · ", when(alert.opened_at)),
     h("p", { "data-speak": "" }, t("sosSentHint")), seen);
 }
 

@@ -6,7 +6,7 @@ import { state, changed, toast, providerCall, book, dismissWaiting, seniorName, 
 
 const ACTIVE = ["pending", "offering", "escalated", "assigned", "en_route", "in_service"];
 const CANCELLABLE = ["pending", "offering", "escalated", "assigned"];
-const FACES = [[5, "😊", "good"], [3, "😐", "ok"], [1, "☹️", "bad"]];
+const FACES = [[5, "good"], [3, "ok"], [1, "bad"]];
 const open = { cancel: new Set() };
 
 export function statusWords(r) {
@@ -36,8 +36,8 @@ export function waitingCards(seniorId) {
       h("p.visit-service", { "data-speak": "" }, state.user.role === "family" ? `${seniorName(w.senior_id)} · ` : "",
         t(w.service_type), " · ", w.scheduled_start ? when(w.scheduled_start) : t("asap")),
       w.state === "waiting"
-        ? h("p.status.status-waiting", { "data-speak": "" }, h("span.dot", { "aria-hidden": "true" }, "⏳ "), t("waiting"))
-        : [h("p.status.status-refused", { role: "alert" }, "⚠️ ", t("refused", { msg: w.error })),
+        ? h("p.status.status-waiting", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "… "), t("waiting"))
+        : [h("p.status.status-refused", { role: "alert" }, h("span.mark", { "aria-hidden": "true" }, "⚠ "), t("refused", { msg: w.error })),
           h("button.secondary", { type: "button", onclick: () => dismissWaiting(w.key) }, t("dismiss"))]));
 }
 
@@ -54,8 +54,22 @@ export function visitCard(r, { showSenior = false } = {}) {
   return card;
 }
 
+/** A big line-drawn face: smiling (5), level (3) or sad (1). */
+function face(stars) {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 48 48");
+  svg.setAttribute("class", "face-icon");
+  svg.setAttribute("aria-hidden", "true");
+  const mouth = { 5: "M14 29q10 10 20 0", 3: "M15 31h18", 1: "M14 34q10-9 20 0" }[stars];
+  svg.innerHTML = `<circle cx="24" cy="24" r="21" fill="none" stroke="currentColor" stroke-width="3"/>`
+    + `<circle cx="17" cy="19" r="3" fill="currentColor"/><circle cx="31" cy="19" r="3" fill="currentColor"/>`
+    + `<path d="${mouth}" fill="none" stroke="currentColor" stroke-width="3" stroke-linecap="round"/>`;
+  return svg;
+}
+
 function statusIcon(status) {
-  const icons = { pending: "🔍 ", offering: "🔍 ", escalated: "🔍 ", assigned: "✅ ", en_route: "🚶 ", in_service: "🤝 ", completed: "✔️ ", cancelled: "✖️ " };
+  const icons = { pending: "… ", offering: "… ", escalated: "… ", assigned: "✔ ", en_route: "➜ ", in_service: "● ", completed: "✔️ ", cancelled: "✖️ " };
   return h("span", { "aria-hidden": "true" }, icons[status] || "");
 }
 
@@ -73,12 +87,12 @@ function actions(r) {
     }
   }
   if (r.status === "completed" && state.user?.role === "senior" || r.status === "completed" && state.user?.role === "family") {
-    if (r.rating_stars || r._rated) out.push(h("p.rated", { "data-speak": "" }, "🙏 ", t("rated")));
+    if (r.rating_stars || r._rated) out.push(h("p.rated", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "✔ "), t("rated")));
     else out.push(h("div.rate", { role: "group", "aria-label": t("rateAsk") },
       h("p", { "data-speak": "" }, t("rateAsk")),
-      h("div.faces", FACES.map(([stars, face, word]) =>
+      h("div.faces", FACES.map(([stars, word]) =>
         h("button.face", { type: "button", dataset: { stars }, onclick: () => rate(r, stars) },
-          h("span.face-icon", { "aria-hidden": "true" }, face), h("span", t(word)))))));
+          face(stars), h("span", t(word)))))));
   }
   if (["completed", "cancelled"].includes(r.status)) {
     out.push(h("button.secondary.again", { type: "button", onclick: () => again(r) }, t("bookAgain")));

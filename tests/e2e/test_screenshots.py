@@ -1,0 +1,89 @@
+"""The main screens of each role at 360 × 800 in zh-CN. `make screenshots` keeps them in
+docs/screenshots/ (LINLI_SCREENSHOTS); in the suite they go to a temporary folder, so every screen is
+at least drawn once more in each run."""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from playwright.sync_api import expect
+
+from tests.e2e.conftest import api_as
+
+pytestmark = pytest.mark.e2e
+
+
+@pytest.fixture
+def shots(tmp_path):
+    folder = Path(os.environ.get("LINLI_SCREENSHOTS") or tmp_path / "screenshots")
+    folder.mkdir(parents=True, exist_ok=True)
+
+    def shot(page, name: str):
+        page.evaluate("document.activeElement && document.activeElement.blur()")
+        page.wait_for_timeout(150)
+        page.screenshot(path=str(folder / f"{name}.png"))
+        assert (folder / f"{name}.png").stat().st_size > 5_000
+
+    return shot
+
+
+def visit_done(world, service: str):
+    """A visit booked, accepted, carried out and checked out through the API."""
+    senior, provider = api_as(world, world.senior_phone), api_as(world, world.provider_phone)
+    request = senior.post(f"{senior.base}/requests", json={"senior_id": world.senior_id, "service_type": service}).json()
+    offer = next(o for o in provider.get(f"{provider.base}/offers").json() if o["request_id"] == request["id"])
+    assert provider.post(f"{provider.base}/offers/{offer['id']}/accept", json={}).ok
+    at = {"lat": world.senior_at["latitude"], "lon": world.senior_at["longitude"]}
+    for status in ("en_route", "in_service", "completed"):
+        r = provider.post(f"{provider.base}/requests/{request['id']}/progress", json={"status": status, **at})
+        assert r.ok, r.text
+    return request["id"]
+
+
+def test_screens_of_each_role(phone, world, shots):
+    page = phone(None)
+    shots(page, "01-sign-in")
+
+    visit_done(world, "cleaning")
+    senior = phone(world.senior_phone, geolocation=world.senior_at)
+    provider = phone(world.provider_phone, geolocation=world.provider_at)
+    senior.get_by_role("link", name="助餐").click()
+    shots(senior, "03-senior-when")
+    senior.locator("a.choice[data-when='now']").click()
+    shots(senior, "04-senior-confirm")
+    senior.get_by_role("button", name="确认预约").click()
+    expect(provider.locator("#offers .offer")).to_have_count(1)
+    shots(provider, "10-provider-offer")
+    provider.locator("#offers .offer button.accept").click()
+    expect(provider.locator(".job-view")).to_contain_text("王秀兰")
+    shots(provider, "11-provider-job")
+    expect(senior.locator("#visits .visit").first).to_contain_text("已接单")
+    senior.evaluate("window.scrollTo(0, 0)")
+    shots(senior, "02-senior-home")
+    senior.locator("#visits").scroll_into_view_if_needed()
+    senior.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    shots(senior, "05-senior-visits-and-rating")
+    provider.get_by_role("link", name="返回").click()
+    expect(provider.locator("#today .job")).to_have_count(2)
+    provider.evaluate("window.scrollTo(0, document.body.scrollHeight)")
+    shots(provider, "12-provider-visits-credit")
+
+    family = phone(world.family_phone)
+    shots(family, "08-family-home")
+    senior.locator("#sos-button").click()
+    shots(senior, "06-senior-sos-countdown")
+    expect(family.locator("#sos-alerts .sos-alert")).to_be_visible(timeout=15_000)
+    family.evaluate("window.scrollTo(0, 0)")
+    shots(family, "09-family-sos-alert")
+    family.get_by_role("button", name="我知道了，马上处理").click()
+    expect(senior.locator("#sos-status")).to_contain_text("已看到")
+    shots(senior, "07-senior-sos-seen")
+
+    senior.get_by_role("link", name="返回").click()
+    senior.locator("#settings-link").click()
+    shots(senior, "13-settings")
+    senior.context.set_offline(True)
+    senior.get_by_role("link", name="返回").click()
+    senior.locator("#sos-button").click()
+    shots(senior, "14-senior-offline-sos")
