@@ -64,3 +64,62 @@ def test_whole_visit_with_positions_ends_in_rating(phone, world):
     assert not body["checkin_flagged"]  # checked in at the senior's door
     provider.reload()
     expect(provider.locator("#score")).to_contain_text("5.0 ★")
+
+
+def test_family_books_for_their_senior_and_cancels_with_confirmation(phone, world):
+    family = phone(world.family_phone)
+    family.locator(".senior-card a[data-book-for]").click()  # picks the senior; then the same three taps
+    family.get_by_role("link", name="助医").click()
+    tomorrow = family.locator("a.choice", has_text="明天").first
+    label = tomorrow.inner_text()
+    tomorrow.click()
+    expect(family.locator(".summary")).to_contain_text("王秀兰")
+    family.get_by_role("button", name="确认预约").click()
+    card = family.locator("#visits .visit").first
+    expect(card).to_contain_text("助医")
+    expect(card).to_contain_text(label)
+
+    card.get_by_role("button", name="取消预约").click()
+    expect(card).to_contain_text("确定要取消这次服务吗？")
+    card.get_by_role("button", name="不取消").click()
+    expect(card).not_to_contain_text("确定要取消")
+    card.get_by_role("button", name="取消预约").click()
+    card.get_by_role("button", name="是，取消").click()
+    expect(card).to_contain_text("已取消")
+    request_id = card.get_attribute("data-request-id")
+    assert family.context.request.get(f"/api/v1/requests/{request_id}").json()["status"] == "cancelled"
+
+
+def test_book_again_repeats_a_past_booking_in_one_tap(phone, world):
+    senior = phone(world.senior_phone)
+    senior.get_by_role("link", name="助浴").click()
+    senior.locator("a.choice", has_text="明天").first.click()
+    senior.get_by_role("button", name="确认预约").click()
+    card = senior.locator("#visits .visit").first
+    card.get_by_role("button", name="取消预约").click()
+    card.get_by_role("button", name="是，取消").click()
+    expect(card).to_contain_text("已取消")
+    first = senior.context.request.get("/api/v1/requests").json()
+    assert len(first) == 1
+    card.get_by_role("button", name="再订一次").click()
+    expect(senior.locator("#visits .visit[data-status='offering'], #visits .visit[data-status='pending']")).to_have_count(1)
+    both = senior.context.request.get("/api/v1/requests").json()
+    again = next(r for r in both if r["id"] != first[0]["id"])
+    assert again["service_type"] == "bathing" and again["senior_id"] == world.senior_id
+    assert again["scheduled_start"][11:16] == first[0]["scheduled_start"][11:16]  # the same time of day
+
+
+def test_duty_sends_a_coarse_position_only_when_going_on_duty(phone, world):
+    provider = phone(world.provider_phone, geolocation={"latitude": 25.801234, "longitude": 113.034567})
+    with provider.expect_request("**/api/v1/providers/me/duty") as off:
+        provider.get_by_role("button", name="停止接单").click()
+    assert off.value.post_data_json == {"on_duty": False}  # off duty: no position at all
+    expect(provider.locator(".duty")).to_contain_text("休息中")
+    me = provider.context.request.get(f"/api/v1/providers/{world.provider_id}").json()
+    assert me["on_duty"] is False
+    with provider.expect_request("**/api/v1/providers/me/duty") as on:
+        provider.get_by_role("button", name="开始接单").click()
+    assert on.value.post_data_json == {"on_duty": True, "lat": 25.8, "lon": 113.03}  # ~1 km, never the exact point
+    expect(provider.locator(".duty")).to_contain_text("正在接单")
+    me = provider.context.request.get(f"/api/v1/providers/{world.provider_id}").json()
+    assert me["on_duty"] is True
