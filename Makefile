@@ -53,7 +53,7 @@ test: install pwa chromium
 	$(BIN)/python -m pytest -p no:cacheprovider $(PYTEST_ARGS)
 
 bench: install
-	$(BIN)/python -m bench.dispatch
+	$(BIN)/python -m bench
 
 lock: $(BIN)/python
 	$(BIN)/pip freeze --exclude-editable | grep -vi '^linli' > requirements.lock

@@ -1,8 +1,7 @@
-"""Dispatch benchmarks: `python -m bench.dispatch [--quick] [--only SECTION]` from the project root.
+"""Benchmarks: `python -m bench [--quick] [--only SECTION]` from the project root (`make bench`).
 
-Each section is a function (quick: bool) -> str that measures its own baseline in the same run.
-To add one (e.g. booking-to-offer latency over Socket.IO and bookings/s in bench/booking.py),
-write `section(quick)` there; bench/booking.py is picked up automatically when present.
+Each section is a function (quick: bool) -> str in a module of bench/ that measures its own
+baseline in the same run; add it to SECTIONS below.
 """
 from __future__ import annotations
 
@@ -10,27 +9,14 @@ import argparse
 import sys
 import time
 from collections.abc import Callable
-from pathlib import Path
 
-if __package__ in (None, ""):
-    # Run as `python bench/dispatch.py`: put the project root first, before bench/ itself,
-    # so `import dispatch` finds the package and not this file.
-    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
-
-from bench import moving, search  # noqa: E402
+from bench import booking, moving, search
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
     "moving": moving.section,
+    "booking": booking.section,
 }
-
-try:  # bench/booking.py (booking-to-offer latency, bookings/s) registers itself once it exists
-    import bench.booking as booking  # noqa: E402
-except ModuleNotFoundError as exc:
-    if exc.name != "bench.booking":  # booking.py exists but something it imports is missing
-        raise
-else:
-    SECTIONS["booking"] = booking.section
 
 
 def reference_ms() -> float:

@@ -367,5 +367,5 @@ def format_report(r: dict) -> str:
 
 
 def section(quick: bool = False) -> str:
-    """The booking section of bench/dispatch.py."""
+    """The booking section of `python -m bench`."""
     return format_report(run_booking_bench(Plan.for_run(quick)))

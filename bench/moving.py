@@ -94,6 +94,6 @@ def format_rows(rows: list[dict]) -> str:
 
 
 def section(quick: bool = False) -> str:
-    """The moving section of bench/dispatch.py: 10k and 50k providers."""
+    """The moving section of `python -m bench`: 10k and 50k providers."""
     n_queries, n_naive = (600, 3) if quick else (3000, 10)
     return format_rows([run_moving_bench(n, n_queries=n_queries, n_naive=n_naive) for n in (10_000, 50_000)])

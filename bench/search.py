@@ -189,6 +189,6 @@ def format_rows(rows: Sequence[dict]) -> str:
 
 
 def section(quick: bool = False) -> str:
-    """The search section of bench/dispatch.py: 10k and 50k providers."""
+    """The search section of `python -m bench`: 10k and 50k providers."""
     n_queries, n_naive = (500, 5) if quick else (2000, 20)
     return format_rows([run_search_bench(n, n_queries=n_queries, n_naive=n_naive) for n in (10_000, 50_000)])

@@ -1,9 +1,11 @@
-"""Request and offer statuses and the one table of legal request transitions."""
+"""Statuses and their transition tables: requests, providers (and organizations), SOS alerts."""
 from __future__ import annotations
 
 from collections.abc import Mapping
 from enum import StrEnum
 from types import MappingProxyType
+
+from dispatch.catalog import ProviderStatus
 
 
 class RequestStatus(StrEnum):
@@ -53,28 +55,65 @@ OPEN_OFFER_STATUSES: frozenset[OfferStatus] = frozenset({OfferStatus.OFFERED})
 
 
 class InvalidTransition(Exception):
-    """A request cannot go from its current status to the target one."""
+    """Something cannot go from its current status to the target one (by its table)."""
 
-    def __init__(self, current: RequestStatus, target: RequestStatus):
+    def __init__(self, current: StrEnum, target: StrEnum):
         super().__init__(f"cannot go from {current} to {target}")
-        self.current = RequestStatus(current)
-        self.target = RequestStatus(target)
+        self.current = current
+        self.target = target
 
 
 def can_transition(current: RequestStatus, target: RequestStatus) -> bool:
-    """Whether the table allows current -> target."""
+    """Whether the request table allows current -> target."""
     return RequestStatus(target) in TRANSITIONS[RequestStatus(current)]
 
 
 def check_transition(current: RequestStatus, target: RequestStatus) -> None:
-    """Raise InvalidTransition unless the table allows current -> target."""
+    """Raise InvalidTransition unless the request table allows current -> target."""
     if not can_transition(current, target):
-        raise InvalidTransition(current, target)
+        raise InvalidTransition(RequestStatus(current), RequestStatus(target))
+
+
+_P = ProviderStatus
+# Providers and organizations share one table. Lifting a blacklisting (-> VERIFIED) is in the table;
+# that only an admin may do it is an access rule, checked by the use case.
+PROVIDER_TRANSITIONS: Mapping[ProviderStatus, frozenset[ProviderStatus]] = MappingProxyType({
+    _P.PENDING: frozenset({_P.VERIFIED, _P.SUSPENDED, _P.BLACKLISTED}),
+    _P.VERIFIED: frozenset({_P.SUSPENDED, _P.BLACKLISTED}),
+    _P.SUSPENDED: frozenset({_P.VERIFIED, _P.BLACKLISTED}),
+    _P.BLACKLISTED: frozenset({_P.VERIFIED}),
+})
+
+
+def check_provider_transition(current: ProviderStatus, target: ProviderStatus) -> None:
+    """Raise InvalidTransition unless a provider (or organization) may go from current to target."""
+    if ProviderStatus(target) not in PROVIDER_TRANSITIONS[ProviderStatus(current)]:
+        raise InvalidTransition(ProviderStatus(current), ProviderStatus(target))
+
+
+class SosStatus(StrEnum):
+    OPEN = "open"
+    ACKNOWLEDGED = "acknowledged"
+    RESOLVED = "resolved"
+
+
+# Further acknowledgements of an acknowledged alert add to who has seen it; the status stays.
+SOS_TRANSITIONS: Mapping[SosStatus, frozenset[SosStatus]] = MappingProxyType({
+    SosStatus.OPEN: frozenset({SosStatus.ACKNOWLEDGED, SosStatus.RESOLVED}),
+    SosStatus.ACKNOWLEDGED: frozenset({SosStatus.RESOLVED}),
+    SosStatus.RESOLVED: frozenset(),
+})
+
+
+def check_sos_transition(current: SosStatus, target: SosStatus) -> None:
+    """Raise InvalidTransition unless an SOS alert may go from current to target."""
+    if SosStatus(target) not in SOS_TRANSITIONS[SosStatus(current)]:
+        raise InvalidTransition(SosStatus(current), SosStatus(target))
 
 
 def check_progress(current: RequestStatus, target: RequestStatus) -> None:
     """Raise InvalidTransition unless a provider may move the request from current to target."""
     # Providers only move a visit forward; re-dispatch and cancellation go through other services.
     if RequestStatus(target) not in PROVIDER_PROGRESS:
-        raise InvalidTransition(current, target)
+        raise InvalidTransition(RequestStatus(current), RequestStatus(target))
     check_transition(current, target)

@@ -12,7 +12,6 @@ from dispatch.geo import great_circle_km
 from dispatch.visits import is_free
 
 DUTY_FRESH_FOR = timedelta(minutes=30)
-SOS_PRIORITY = 4  # above CareLevel.SEVERE.rank (3)
 _NO_HISTORY: Mapping[int, int] = MappingProxyType({})
 
 
@@ -47,7 +46,6 @@ class RequestSpec:
     end: datetime
     asap: bool
     care_level: CareLevel | None
-    sos: bool = False
     required_certifications: frozenset[str] = frozenset()
 
 
@@ -139,9 +137,7 @@ def ineligibility(p: ProviderSnapshot, req: RequestSpec, now: datetime) -> str |
 
 
 def priority_of(req: RequestSpec) -> int:
-    """Dispatch priority: SOS 4, then care level severe 3 > moderate 2 > mild 1 > independent/none 0."""
-    if req.sos:
-        return SOS_PRIORITY
+    """Dispatch priority: care level severe 3 > moderate 2 > mild 1 > independent/none 0."""
     return CareLevel(req.care_level).rank if req.care_level is not None else 0
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 import numpy as np
 
 from dispatch.catalog import ProviderStatus
-from dispatch.geo import GeoIndex, great_circle_km_many
+from dispatch.geo import great_circle_km_many
 from dispatch.matching import ProviderSnapshot, position_of
 
 SOS_ACK_TIMEOUT = timedelta(minutes=3)
@@ -15,16 +15,12 @@ SOS_LIMIT = 5
 SOS_RADIUS_KM = 3.0
 
 
-def nearest_responders(index: GeoIndex | None, providers: Mapping[int, ProviderSnapshot],
-                       lat: float, lon: float, *, now: datetime, limit: int = SOS_LIMIT,
+def nearest_responders(providers: Mapping[int, ProviderSnapshot], lat: float, lon: float, *, now: datetime, limit: int = SOS_LIMIT,
                        radius_km: float = SOS_RADIUS_KM) -> list[tuple[int, float]]:
     """Up to limit (provider_id, km) nearest first: verified on-duty providers of any service whose
     current position (position_of) is within radius_km of the SOS point."""
-    # The GeoIndex holds base positions, but an on-duty provider may be anywhere, so no slack
-    # around the index query would be safe. On-duty providers are few (hundreds, not 50k), so
-    # one vectorised haversine over them is both exact and fast; `index` is accepted for the
-    # agreed signature and not consulted.
-    del index
+    # Not the geo index: it holds base positions, and an on-duty provider may be anywhere. On-duty
+    # providers are few (hundreds, not 50k), so one vectorised haversine over them is exact and fast.
     on_duty = [p for p in providers.values()
                if p.on_duty and ProviderStatus(p.status) is ProviderStatus.VERIFIED]
     if not on_duty or limit <= 0:

@@ -11,7 +11,6 @@ from dispatch.catalog import Role
 from models.types import EnumText, Id, Name, Phone, UTCDateTime, utcnow
 
 STRICT = ConfigDict(extra="forbid")
-LOCALES = ("zh-CN", "en")
 
 
 class User(SQLModel, table=True):

@@ -10,9 +10,6 @@ from sqlmodel import Field, SQLModel
 from models.accounts import STRICT
 from models.types import Id, Latitude, Longitude, UTCDateTime, utcnow
 
-SOS_STATUSES = ("open", "acknowledged", "resolved")
-
-
 class SosAlert(SQLModel, table=True):
     __tablename__ = "sos_alert"
     id: int | None = Field(default=None, primary_key=True)

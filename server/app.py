@@ -9,14 +9,14 @@ from werkzeug.routing import PathConverter
 
 from models.engine import make_engine
 from server import db, hooks
+from server.state import KEY as STATE_KEY, AppState
 from server.api import register_api
 from server.config import Settings
 from server.limits import limiter
-from server.services.directory import ProviderDirectory
+from server.steps.directory import ProviderDirectory
 from server.sockets import init_sockets
 
 VERSION = "0.1.0"
-DIRECTORY_KEY = "linli.directory"
 SECURITY_SCHEMES = {
     "bearer": {"type": "http", "scheme": "bearer", "description": "POST /api/v1/auth/login → token"},
     "cookie": {"type": "apiKey", "in": "cookie", "name": "linli_session"},
@@ -37,9 +37,10 @@ def create_app(settings: Settings | None = None, *, engine=None) -> OpenAPI:
                       RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
                       RATELIMIT_HEADERS_ENABLED=True)
     app.json.ensure_ascii = False
-    app.extensions[db.ENGINE_KEY] = engine or make_engine(settings.database_url)
-    app.extensions[DIRECTORY_KEY] = ProviderDirectory(app.extensions[db.ENGINE_KEY], warm=settings.index_warm,
-                                                     check_every=settings.index_check_seconds)
+    engine = engine or make_engine(settings.database_url)
+    app.extensions[STATE_KEY] = AppState(settings=settings, engine=engine,
+                                         directory=ProviderDirectory(engine, warm=settings.index_warm,
+                                                                     check_every=settings.index_check_seconds))
     limiter.init_app(app)
     app.before_request(hooks.check_body)
     app.after_request(hooks.security_headers)

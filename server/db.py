@@ -3,18 +3,16 @@ from __future__ import annotations
 
 from functools import wraps
 
-from flask import current_app, g, request
+from flask import g, request
 from sqlalchemy.engine import Engine
 from sqlmodel import Session
 
 from models.engine import read_session, write_session
-
-ENGINE_KEY = "linli.engine"
-
+from server.state import state
 
 def engine() -> Engine:
     """The app's engine."""
-    return current_app.extensions[ENGINE_KEY]
+    return state().engine
 
 
 def session() -> Session:

@@ -1,15 +1,14 @@
 """The app's geocoder, built once from the districts and communities in the database."""
 from __future__ import annotations
 
-from flask import current_app
 from geopy.geocoders.base import Geocoder
 from sqlmodel import Session, select
 
 from models.places import Community, District
 from server import db
 from server.geocoding import Place, make_geocoder
+from server.state import state
 
-KEY = "linli.geocoder"
 
 
 def known_places(session: Session) -> list[Place]:
@@ -21,10 +20,9 @@ def known_places(session: Session) -> list[Place]:
 
 def current_geocoder() -> Geocoder:
     """The configured geocoder (offline gazetteer by default), built on first use."""
-    geocoder = current_app.extensions.get(KEY)
-    if geocoder is None:
-        settings = current_app.config["LINLI_SETTINGS"]
+    held = state()
+    if held.geocoder is None:
+        settings = held.settings
         places = known_places(db.session()) if settings.geocoder == "offline" else []
-        geocoder = make_geocoder(settings.geocoder, settings.geocoder_options, places)
-        current_app.extensions[KEY] = geocoder
-    return geocoder
+        held.geocoder = make_geocoder(settings.geocoder, settings.geocoder_options, places)
+    return held.geocoder

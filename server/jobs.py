@@ -14,7 +14,7 @@ from sqlalchemy.engine import Engine
 from models.engine import write_session
 from models.types import utcnow
 from server.cooperate import give_way
-from server.services.directory import ProviderDirectory
+from server.steps.directory import ProviderDirectory
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
 from server.services.sweeper import advance_request, expire_offers, requests_to_advance
@@ -32,7 +32,7 @@ def run_retention(engine: Engine) -> None:
 SWEEP_SECONDS = 5
 
 
-def run_sweep(engine: Engine, directory: ProviderDirectory, on_commit=None) -> dict:
+def run_sweep(engine: Engine, directory: ProviderDirectory) -> dict:
     """Every few seconds: expire offers, open next waves or escalate, escalate unanswered SOS."""
     now = utcnow()
     with write_session(engine) as session:
@@ -48,22 +48,20 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, on_commit=None) -> d
         give_way()  # between transactions: a sweep may be long
     with write_session(engine) as session:
         sos = escalate_unacknowledged(session=session, now=now)
-    if on_commit and (expired or ids or sos):
-        on_commit()
     return {"expired": expired, "advanced": len(ids), "sos_escalated": sos}
 
 
-def add_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory, on_commit=None) -> None:
+def add_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory) -> None:
     """Register every job on scheduler."""
     scheduler.add_job(run_retention, "interval", hours=1, args=[engine], id="retention", replace_existing=True)
-    scheduler.add_job(run_sweep, "interval", seconds=SWEEP_SECONDS, args=[engine, directory, on_commit],
+    scheduler.add_job(run_sweep, "interval", seconds=SWEEP_SECONDS, args=[engine, directory],
                       id="sweep", replace_existing=True)
 
 
-def start_background(engine: Engine, directory: ProviderDirectory, on_commit=None) -> BackgroundScheduler:
-    """The embedded default: jobs run on a thread of the serving process (on_commit wakes the relay)."""
+def start_background(engine: Engine, directory: ProviderDirectory) -> BackgroundScheduler:
+    """The embedded default: jobs run on a thread of the serving process (their commits wake the relay)."""
     scheduler = BackgroundScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
-    add_jobs(scheduler, engine, directory, on_commit)
+    add_jobs(scheduler, engine, directory)
     scheduler.start()
     return scheduler
 

@@ -25,7 +25,7 @@ def alembic_config(engine: Engine, connection=None) -> Config:
 def upgrade(engine: Engine) -> int:
     """Apply every migration, then load the reference communities if none exist; returns rows added."""
     with engine.connect() as connection:
-        command.upgrade(alembic_config(engine, connection), "head")
+        command.upgrade(alembic_config(engine, connection), "heads")  # branches merge when they meet
         connection.commit()
     with write_session(engine) as session:
         return ensure_reference_data(session=session)

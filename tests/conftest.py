@@ -11,6 +11,8 @@ import uuid
 from pathlib import Path
 
 import pytest
+
+from server.state import state
 from sqlalchemy import text
 
 from models.engine import make_engine, read_session, write_session
@@ -117,7 +119,7 @@ def app(tmp_path, engine):
 
     app = create_app(test_settings(tmp_path), engine=engine)
     yield app
-    app.extensions["linli.relay"].stop()
+    state(app).relay.stop()
 
 
 @pytest.fixture

@@ -146,7 +146,7 @@ def provider_on_duty_at(session: Session, community: Community, *, lat: float | 
     """A verified provider on duty at lat/lon (default the community centre) with a fresh duty
     position, based there too; its revision is bumped so a running app's directory sees it."""
     from models.types import utcnow
-    from server.services.directory import bump_revision
+    from server.steps.directory import bump_revision
 
     lat, lon = lat or community.lat, lon or community.lon
     row = provider(session, community, lat=lat, lon=lon, on_duty=True, duty_lat=lat, duty_lon=lon,

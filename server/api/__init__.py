@@ -37,16 +37,16 @@ def reply(value: BaseModel | Sequence[BaseModel] | dict, status: int = 200) -> R
 
 def directory():
     """This process's provider directory (the dispatch geo index)."""
-    from flask import current_app
+    from server.state import state
 
-    return current_app.extensions["linli.directory"]
+    return state().directory
 
 
 def limit(setting: str):
     """The current value of a rate-limit setting, for Flask-Limiter's callables."""
-    from flask import current_app
+    from server.state import state
 
-    return lambda: getattr(current_app.config["LINLI_SETTINGS"], setting)
+    return lambda: getattr(state().settings, setting)
 
 
 def register_api(app) -> None:

@@ -1,6 +1,6 @@
 """Accounts: register, sign in and out, who am I, and accounts made by an admin."""
 
-from flask import current_app, make_response
+from flask import make_response
 from pydantic import BaseModel
 
 from models.accounts import LoginRequest, LoginResponse, RegisterRequest, StaffCreate, UserEnvelope
@@ -10,17 +10,18 @@ from models.types import utcnow
 from server.auth import COOKIE, CSRF_COOKIE, current_user, presented_token
 from server.limits import limiter, login_phone_key
 from server.security import csrf_for
+from server.state import state
 from server.services import accounts
 
 api = blueprint("accounts", "账号", "Accounts", signed_in=False)  # register and login are public; the rest declare BEARER
 
 
 def _login_phone_limit() -> str:
-    return current_app.config["LINLI_SETTINGS"].login_limit_phone
+    return state().settings.login_limit_phone
 
 
 def _login_addr_limit() -> str:
-    return current_app.config["LINLI_SETTINGS"].login_limit_addr
+    return state().settings.login_limit_addr
 
 
 class Empty(BaseModel):
@@ -38,7 +39,7 @@ def register(body: RegisterRequest):
 @limiter.limit(_login_phone_limit, key_func=login_phone_key)
 def login(body: LoginRequest):
     """Sign in: sets the HttpOnly session cookie and returns the same token as a bearer token."""
-    settings = current_app.config["LINLI_SETTINGS"]
+    settings = state().settings
     session = db.session()
     token, expires, user = accounts.login(session=session, phone=body.phone, password=body.password,
                                           now=utcnow(), token_days=settings.token_days)

@@ -12,7 +12,7 @@ from models.accounts import AuthToken, RegisterRequest, StaffCommunity, StaffCre
 from models.places import Community
 from server import security
 from server.errors import Conflict, Forbidden, Unauthorized, field_error
-from server.services import audit
+from server.steps import audit
 
 
 def user_public(session: Session, user: User) -> UserPublic:

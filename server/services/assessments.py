@@ -7,8 +7,8 @@ from dispatch.assessment import InvalidAssessment, score_assessment
 from models.accounts import User
 from models.seniors import Assessment, AssessmentCreate, AssessmentPublic
 from server.errors import Invalid
-from server.services import audit
-from server.services.access import SeniorAction, senior_for
+from server.steps import audit
+from server.steps.access import SeniorAction, senior_for
 
 
 def create_assessment(*, session: Session, user: User, senior_id: int, data: AssessmentCreate) -> AssessmentPublic:

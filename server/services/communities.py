@@ -10,9 +10,8 @@ from pathlib import Path
 from sqlmodel import Session, func, select
 
 from dispatch.catalog import CommunityKind, ServiceType
-from dispatch.geo import great_circle_km
 from models.places import Community, CommunityPublic, District, ServiceTypePublic
-from server.errors import Invalid, NotFound
+from server.errors import Invalid
 
 REFERENCE = resources.files("models") / "reference"
 
@@ -26,23 +25,6 @@ def list_communities(*, session: Session) -> list[CommunityPublic]:
 def list_service_types() -> list[ServiceTypePublic]:
     """The five service types with their Chinese and English names."""
     return [ServiceTypePublic(code=s.value, name_zh=s.name_zh, name_en=s.name_en) for s in ServiceType]
-
-
-def nearest_community(session: Session, lat: float, lon: float) -> Community:
-    """The community whose centre is nearest to the point (communities are few: a scan is fine)."""
-    rows = session.exec(select(Community)).all()
-    if not rows:
-        raise NotFound("尚无社区数据 / No communities loaded", code="no_communities")
-    return min(rows, key=lambda c: great_circle_km(lat, lon, c.lat, c.lon))
-
-
-def require_community(session: Session, community_id: int) -> Community:
-    """The community, or a 422 naming the field."""
-    community = session.get(Community, community_id)
-    if community is None:
-        raise Invalid("未知社区 / Unknown community", code="unknown_community",
-                      details=[{"field": "community_id", "message": "unknown community"}])
-    return community
 
 
 def ensure_reference_data(*, session: Session) -> int:

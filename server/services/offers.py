@@ -3,11 +3,10 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import update
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, Role, ServiceType
-from dispatch.lifecycle import OfferStatus, RequestStatus, VISIT_STATUSES
+from dispatch.lifecycle import VISIT_STATUSES, OfferStatus, RequestStatus
 from dispatch.offers import wave_finished
 from models.accounts import User
 from models.places import Community
@@ -15,11 +14,12 @@ from models.providers import Provider
 from models.requests import Offer, OfferPublic, RequestPublic, ServiceRequest
 from models.seniors import Senior
 from server.errors import Conflict, Forbidden, NotFound, field_error
-from server.services import events
-from server.services.access import in_scope, provider_of, require_role, staff_communities
-from server.services.directory import ProviderDirectory
-from server.services.dispatching import offer_view, open_next_wave, withdraw_open_offers
-from server.services.lifecycle import event_view, move, public_view, record
+from server.steps import outbox
+from server.steps.access import in_scope, provider_of, require_role, staff_communities
+from server.steps.directory import ProviderDirectory
+from server.steps.transitions import move, move_if_still
+from server.steps.views import event_view, public_view
+from server.steps.waves import offer_view, open_next_wave, withdraw_open_offers
 
 TAKEN = "offer_taken"
 EXPIRED = "offer_expired"
@@ -51,12 +51,8 @@ def accept_offer(*, session: Session, user: User, offer_id: int, now: datetime) 
         raise _gone(offer.status)
     if offer.expires_at <= now:
         raise Conflict("报价已过期 / The offer has expired", code=EXPIRED)
-    won = session.exec(update(ServiceRequest)
-                       .where(ServiceRequest.id == offer.request_id,
-                              ServiceRequest.status == RequestStatus.OFFERING.value)
-                       .values(status=RequestStatus.ASSIGNED.value, provider_id=mine.id, assigned_at=now,
-                               updated_at=now)).rowcount
-    if won != 1:
+    if not move_if_still(session, offer.request_id, RequestStatus.OFFERING, RequestStatus.ASSIGNED, now=now,
+                         actor_id=user.id, provider_id=mine.id, assigned_at=now):
         raise Conflict("已被其他服务人员接单 / Another provider took this job", code=TAKEN)
     request = session.get(ServiceRequest, offer.request_id)
     session.refresh(request)
@@ -65,9 +61,7 @@ def accept_offer(*, session: Session, user: User, offer_id: int, now: datetime) 
     offer.status, offer.responded_at = OfferStatus.ACCEPTED, now
     session.add(offer)
     withdraw_open_offers(session, request, now=now, reason="taken", keep_offer_id=offer.id)
-    # The conditional UPDATE above was the transition offering → assigned; record it as move() would.
-    record(session, request.id, RequestStatus.OFFERING, RequestStatus.ASSIGNED, now=now, actor_id=user.id)
-    events.request_changed(session, request, event_view(request))
+    outbox.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior, for_provider_id=mine.id)
 
@@ -113,7 +107,7 @@ def assign_by_staff(*, session: Session, user: User, request_id: int, provider_i
     withdraw_open_offers(session, request, now=now, reason="assigned_by_staff")
     move(session, request, RequestStatus.ASSIGNED, now=now, actor_id=user.id, note="assigned_by_staff")
     request.provider_id, request.assigned_at = provider.id, now
-    events.request_changed(session, request, event_view(request))
+    outbox.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior)
 

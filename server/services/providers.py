@@ -8,29 +8,23 @@ from sqlmodel import Session, select
 from dispatch.catalog import ProviderStatus, Role
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.accounts import User
-from models.requests import Offer, ServiceRequest
-from models.types import utcnow
 from models.providers import (DutyUpdate, Organization, OrganizationCreate, OrganizationPublic, Provider,
                               ProviderCreate, ProviderPublic)
+from models.requests import Offer, ServiceRequest
+from models.types import utcnow
 from server.errors import Conflict, Forbidden, field_error
-from server.services import audit, events
-from server.services.access import (ProviderAction, organization_for, provider_for, require_role,
-                                    staff_communities)
-from server.services.communities import nearest_community
-from server.services.directory import ProviderDirectory, bump_revision
-from server.services.requests import release_visit
+from server.steps import audit, outbox
+from server.steps.access import ProviderAction, organization_for, provider_for, require_role
+from server.steps.directory import ProviderDirectory, bump_revision
+from server.steps.places import nearest_community
+from server.steps.scopes import providers_in_view
+from server.steps.transitions import move_provider
+from server.steps.visits import release_visit
 
 # On-duty positions are kept coarse (3 decimals ≈ 100 m) and overwritten: a place, not a trail.
 DUTY_PRECISION = 3
 
 # What each sanction may follow. Only an admin lifts a blacklisting (see set_provider_status).
-_STATUS_FROM = {
-    ProviderStatus.VERIFIED: {ProviderStatus.PENDING, ProviderStatus.SUSPENDED},
-    ProviderStatus.SUSPENDED: {ProviderStatus.PENDING, ProviderStatus.VERIFIED},
-    ProviderStatus.BLACKLISTED: {ProviderStatus.PENDING, ProviderStatus.VERIFIED, ProviderStatus.SUSPENDED},
-}
-
-
 def create_organization(*, session: Session, user: User, data: OrganizationCreate) -> OrganizationPublic:
     """Register a service organization (org_admin); it waits for the center's verification."""
     require_role(user, Role.ORG_ADMIN)
@@ -56,11 +50,8 @@ def verify_organization(*, session: Session, user: User, organization_id: int) -
     org = organization_for(session=session, user=user, organization_id=organization_id)
     if not user.role.is_staff:
         raise Forbidden()
-    if org.status not in _STATUS_FROM[ProviderStatus.VERIFIED]:
-        raise Conflict(f"不能从 {org.status} 变为 verified / cannot go from {org.status} to verified",
-                       code="invalid_transition")
-    org.status = ProviderStatus.VERIFIED
-    session.add(org)
+    _check_lifting(user, org.status, ProviderStatus.VERIFIED)
+    move_provider(session, org, ProviderStatus.VERIFIED)
     audit.record(session, user, "organization.verify", "organization", org.id)
     session.commit()
     return OrganizationPublic.model_validate(org, from_attributes=True)
@@ -93,17 +84,7 @@ def get_provider(*, session: Session, user: User, provider_id: int) -> ProviderP
 def list_providers(*, session: Session, user: User, status: ProviderStatus | None = None,
                    limit: int = 100, offset: int = 0) -> list[ProviderPublic]:
     """Providers in the caller's view: staff their communities, org admins their organization's."""
-    query = select(Provider)
-    if user.role == Role.PROVIDER:
-        query = query.where(Provider.user_id == user.id)
-    elif user.role == Role.ORG_ADMIN:
-        query = query.join(Organization).where(Organization.admin_user_id == user.id)
-    elif user.role.is_staff:
-        scope = staff_communities(session, user)
-        if scope is not None:
-            query = query.where(Provider.community_id.in_(scope))
-    else:
-        raise Forbidden()
+    query = select(Provider).where(providers_in_view(session, user))
     if status is not None:
         query = query.where(Provider.status == status)
     rows = session.exec(query.order_by(Provider.id).offset(offset).limit(limit)).all()
@@ -116,13 +97,8 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
     """Verify, suspend or blacklist a provider (staff of its community). A sanction takes them off
     duty, withdraws their open offers and sends their accepted visits back to dispatch."""
     provider = provider_for(session=session, user=user, provider_id=provider_id, action=ProviderAction.MANAGE)
-    lifting_blacklist = provider.status == ProviderStatus.BLACKLISTED and status == ProviderStatus.VERIFIED
-    if lifting_blacklist and user.role != Role.ADMIN:
-        raise Forbidden("解除黑名单需管理员 / Only an admin lifts a blacklisting", code="admin_only")
-    if provider.status not in _STATUS_FROM[status] and not lifting_blacklist:
-        raise Conflict(f"不能从 {provider.status} 变为 {status} / cannot go from {provider.status} to {status}",
-                       code="invalid_transition")
-    provider.status = status
+    _check_lifting(user, provider.status, status)
+    move_provider(session, provider, status)
     provider.status_reason = reason
     if status != ProviderStatus.VERIFIED:
         provider.on_duty, provider.duty_lat, provider.duty_lon = False, None, None
@@ -135,6 +111,12 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
     return provider_public(provider)
 
 
+def _check_lifting(user: User, current: ProviderStatus, target: ProviderStatus) -> None:
+    """Only an admin lifts a blacklisting (of a provider or an organization)."""
+    if current == ProviderStatus.BLACKLISTED and target == ProviderStatus.VERIFIED and user.role != Role.ADMIN:
+        raise Forbidden("解除黑名单需管理员 / Only an admin lifts a blacklisting", code="admin_only")
+
+
 def _hand_back_work(session: Session, provider: Provider, *, now: datetime, actor_id: int,
                     directory: ProviderDirectory) -> None:
     """Withdraw a sanctioned provider's open offers and re-dispatch their visits not yet begun."""
@@ -142,7 +124,7 @@ def _hand_back_work(session: Session, provider: Provider, *, now: datetime, acto
                                                   Offer.status == OfferStatus.OFFERED.value)).all():
         offer.status, offer.responded_at = OfferStatus.WITHDRAWN, now
         session.add(offer)
-        events.add_user_event(session, provider.user_id, "offer_withdrawn",
+        outbox.add_user_event(session, provider.user_id, "offer_withdrawn",
                               {"offer_id": offer.id, "reason": "provider_sanctioned"})
     for request in session.exec(select(ServiceRequest).where(
             ServiceRequest.provider_id == provider.id,

@@ -3,22 +3,22 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import case, update
 from sqlmodel import Session, select
 
 from dispatch.catalog import Role
-from dispatch.lifecycle import CANCELLABLE, OfferStatus, RequestStatus, VISIT_STATUSES
+from dispatch.lifecycle import CANCELLABLE, RequestStatus
 from dispatch.matching import priority_of
 from models.accounts import User
-from models.providers import Provider
-from models.requests import Offer, RequestCreate, RequestPublic, ServiceRequest
-from models.seniors import FamilyLink, Senior
+from models.requests import RequestCreate, RequestPublic, ServiceRequest
 from server.errors import field_error
-from server.services import events
-from server.services.access import SeniorAction, provider_of, request_for, senior_for, staff_communities
-from server.services.directory import ProviderDirectory, bump_revision
-from server.services.dispatching import is_due, offer_new_request, open_next_wave, spec_for, withdraw_open_offers
-from server.services.lifecycle import event_view, invalid_transition, move, public_view, record
+from server.steps import outbox
+from server.steps.access import SeniorAction, provider_of, request_for, senior_for
+from server.steps.directory import ProviderDirectory
+from server.steps.scopes import requests_in_view
+from server.steps.transitions import invalid_transition, move, record
+from server.steps.views import event_view, public_view
+from server.steps.visits import release_visit
+from server.steps.waves import is_due, offer_new_request, spec_for, withdraw_open_offers
 
 MAX_AHEAD = timedelta(days=90)
 PAST_TOLERANCE = timedelta(minutes=5)
@@ -45,7 +45,7 @@ def create_request(*, session: Session, user: User, data: RequestCreate, directo
         session.add(request)
         session.flush()
         record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=user.id)
-        events.request_changed(session, request, event_view(request))
+        outbox.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior)
 
@@ -60,21 +60,7 @@ def get_request(*, session: Session, user: User, request_id: int) -> RequestPubl
 def list_requests(*, session: Session, user: User, status: RequestStatus | None = None,
                   senior_id: int | None = None, limit: int = 100, offset: int = 0) -> list[RequestPublic]:
     """The requests this caller may see, newest first (no addresses in lists)."""
-    query = select(ServiceRequest)
-    if user.role == Role.SENIOR:
-        query = query.join(Senior, Senior.id == ServiceRequest.senior_id).where(Senior.user_id == user.id)
-    elif user.role == Role.FAMILY:
-        query = query.join(FamilyLink, FamilyLink.senior_id == ServiceRequest.senior_id) \
-            .where(FamilyLink.user_id == user.id)
-    elif user.role == Role.PROVIDER:
-        mine = provider_of(session, user)
-        query = query.where(ServiceRequest.provider_id == (mine.id if mine else -1))
-    elif user.role.is_staff:
-        scope = staff_communities(session, user)
-        if scope is not None:
-            query = query.where(ServiceRequest.community_id.in_(scope))
-    else:
-        return []
+    query = select(ServiceRequest).where(requests_in_view(session, user))
     if status is not None:
         query = query.where(ServiceRequest.status == status.value)
     if senior_id is not None:
@@ -98,30 +84,7 @@ def cancel_request(*, session: Session, user: User, request_id: int, reason: str
     provider_id = request.provider_id
     move(session, request, RequestStatus.CANCELLED, now=now, actor_id=user.id, note=reason)
     request.cancelled_at, request.cancel_reason = now, reason
-    events.request_changed(session, request, event_view(request),
-                           extra_users=(events.provider_user(session, provider_id),))
+    outbox.request_changed(session, request, event_view(request),
+                           extra_users=(outbox.provider_user(session, provider_id),))
     session.commit()
     return public_view(request, senior)
-
-
-def release_visit(session: Session, request: ServiceRequest, *, now: datetime, actor_id: int | None,
-                  reason: str, directory: ProviderDirectory, penalty: int = 0) -> None:
-    """Take an assigned visit back from its provider and offer it again (caller commits)."""
-    if request.status not in VISIT_STATUSES or request.status == RequestStatus.IN_SERVICE:
-        raise invalid_transition(request.status, RequestStatus.OFFERING)
-    provider = session.get(Provider, request.provider_id)
-    dropped_user = provider.user_id
-    if penalty:  # a drop-out after accepting costs credit (SQL arithmetic: no lost update)
-        session.exec(update(Provider).where(Provider.id == provider.id).values(
-            credit_score=case((Provider.credit_score > penalty, Provider.credit_score - penalty), else_=0)))
-        bump_revision(session, provider)  # ranking uses the credit score
-    for offer in session.exec(select(Offer).where(Offer.request_id == request.id,
-                                                  Offer.provider_id == provider.id)).all():
-        offer.status, offer.responded_at = OfferStatus.DECLINED, now  # their choice: not asked again
-        session.add(offer)
-    request.provider_id, request.assigned_at, request.wave = None, None, 0
-    move(session, request, RequestStatus.OFFERING, now=now, actor_id=actor_id, note=reason)
-    events.request_changed(session, request, event_view(request), extra_users=(dropped_user,))
-    # Wave numbering restarts, but every provider offered before stays excluded (already offered).
-    open_next_wave(session, request, directory=directory, now=now, actor_id=actor_id)
-

@@ -7,7 +7,7 @@ from sqlmodel import Session, delete, select
 
 from models.accounts import AuthToken
 from models.providers import Provider
-from server.services.directory import bump_revision
+from server.steps.directory import bump_revision
 
 TOKEN_GRACE = timedelta(days=7)
 DUTY_POSITION_TTL = timedelta(hours=12)

@@ -6,14 +6,15 @@ from sqlmodel import Session, select
 
 from dispatch.catalog import Role
 from models.accounts import User
-from models.seniors import (FamilyLink, FamilyLinkCreate, FamilyLinkPublic, Senior, SeniorCreate,
-                            SeniorPublic, SeniorSummary, SeniorUpdate)
+from models.seniors import (FamilyLink, FamilyLinkCreate, FamilyLinkPublic, Senior, SeniorCreate, SeniorPublic,
+                            SeniorSummary, SeniorUpdate)
 from models.types import utcnow
 from server.errors import Conflict, Forbidden, field_error
 from server.geocoding import locate
-from server.services import audit
-from server.services.access import SeniorAction, in_scope, senior_for, staff_communities
-from server.services.communities import nearest_community, require_community
+from server.steps import audit
+from server.steps.access import SeniorAction, in_scope, senior_for, staff_communities
+from server.steps.places import nearest_community, require_community
+from server.steps.scopes import seniors_in_view
 
 
 def create_senior(*, session: Session, user: User, data: SeniorCreate, geocoder: Geocoder) -> SeniorPublic:
@@ -64,17 +65,7 @@ def get_senior(*, session: Session, user: User, senior_id: int) -> SeniorPublic:
 def list_seniors(*, session: Session, user: User, community_id: int | None = None,
                  limit: int = 100, offset: int = 0) -> list[SeniorSummary]:
     """The seniors this user may see, as summaries without address or position."""
-    query = select(Senior)
-    if user.role == Role.SENIOR:
-        query = query.where(Senior.user_id == user.id)
-    elif user.role == Role.FAMILY:
-        query = query.join(FamilyLink).where(FamilyLink.user_id == user.id)
-    elif user.role.is_staff:
-        scope = staff_communities(session, user)
-        if scope is not None:
-            query = query.where(Senior.community_id.in_(scope))
-    else:
-        return []
+    query = select(Senior).where(seniors_in_view(session, user))
     if community_id is not None:
         query = query.where(Senior.community_id == community_id)
     rows = session.exec(query.order_by(Senior.id).offset(offset).limit(limit)).all()

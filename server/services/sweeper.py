@@ -13,9 +13,9 @@ from sqlmodel import Session, select
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.providers import Provider
 from models.requests import Offer, ServiceRequest
-from server.services import events
-from server.services.directory import ProviderDirectory
-from server.services.dispatching import DISPATCH_HORIZON, open_next_wave
+from server.steps import outbox
+from server.steps.directory import ProviderDirectory
+from server.steps.waves import DISPATCH_HORIZON, open_next_wave
 
 
 def expire_offers(*, session: Session, now: datetime) -> int:
@@ -25,7 +25,7 @@ def expire_offers(*, session: Session, now: datetime) -> int:
     for offer, user_id in rows:
         offer.status, offer.responded_at = OfferStatus.EXPIRED, now
         session.add(offer)
-        events.add_user_event(session, user_id, "offer_withdrawn", {"offer_id": offer.id, "reason": "expired"})
+        outbox.add_user_event(session, user_id, "offer_withdrawn", {"offer_id": offer.id, "reason": "expired"})
     session.commit()
     return len(rows)
 

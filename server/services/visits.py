@@ -7,16 +7,17 @@ from sqlalchemy import update
 from sqlmodel import Session, select
 
 from dispatch.catalog import Role
-from dispatch.lifecycle import InvalidTransition, RequestStatus, check_progress
+from dispatch.lifecycle import RequestStatus
 from dispatch.visits import checkin_distance_flag
 from models.accounts import User
 from models.providers import Provider
-from models.requests import ProgressCreate, Rating, RatingCreate, RequestHistory, RequestPublic
+from models.requests import ProgressCreate, Rating, RatingCreate, RequestPublic
 from server.errors import Conflict, Forbidden, field_error
-from server.services import audit, events
-from server.services.access import SeniorAction, request_for
-from server.services.directory import bump_revision
-from server.services.lifecycle import event_view, invalid_transition, public_view
+from server.steps import audit, outbox
+from server.steps.access import SeniorAction, request_for
+from server.steps.directory import bump_revision
+from server.steps.transitions import move
+from server.steps.views import event_view, public_view
 
 NEEDS_POSITION = (RequestStatus.IN_SERVICE, RequestStatus.COMPLETED)
 
@@ -31,14 +32,9 @@ def record_progress(*, session: Session, user: User, request_id: int, data: Prog
     if user.role != Role.PROVIDER:
         raise Forbidden()
     request, senior = request_for(session=session, user=user, request_id=request_id, action=SeniorAction.READ)
-    try:
-        check_progress(request.status, data.status)
-    except InvalidTransition as exc:
-        raise invalid_transition(exc.current, exc.target) from exc
     if data.status in NEEDS_POSITION and (data.lat is None or data.lon is None):
         raise field_error("lat", "签到/签退需要位置 / check-in and check-out need lat and lon")
-    session.add(RequestHistory(request_id=request.id, at=now, actor_id=user.id, from_status=str(request.status),
-                               to_status=str(data.status), note=data.note))
+    move(session, request, data.status, now=now, actor_id=user.id, note=data.note, progress=True)
     if data.status == RequestStatus.IN_SERVICE:
         metres, flagged = checkin_distance_flag(senior.lat, senior.lon, data.lat, data.lon)
         request.checkin_at, request.checkin_lat, request.checkin_lon = now, data.lat, data.lon
@@ -48,9 +44,7 @@ def record_progress(*, session: Session, user: User, request_id: int, data: Prog
         request.completed_at = now
     if data.note:
         request.service_note = data.note
-    request.status, request.updated_at = data.status, now
-    session.add(request)
-    events.request_changed(session, request, event_view(request))
+    outbox.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior, for_provider_id=request.provider_id)
 

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import threading
 import time
-from dataclasses import dataclass, replace
 from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
@@ -23,7 +23,7 @@ from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, ServiceType
 from dispatch.geo import GeoIndex, IndexEntry, bounding_box, great_circle_km_many
-from dispatch.lifecycle import RequestStatus, VISIT_STATUSES
+from dispatch.lifecycle import VISIT_STATUSES, RequestStatus
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
 from models.providers import Counter, Provider

@@ -6,7 +6,11 @@ re-fetch what they are allowed to see.
 """
 from __future__ import annotations
 
+from collections.abc import Callable
+from weakref import WeakKeyDictionary
+
 from sqlalchemy import bindparam, event as sa_event, insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
@@ -17,6 +21,14 @@ from models.seniors import FamilyLink, Senior
 from models.types import utcnow
 
 OUTBOX = "linli.outbox"
+WRITTEN = "linli.outbox.written"
+# Who to wake when a transaction on an engine committed events (the app's relay).
+_WAKERS: WeakKeyDictionary[Engine, list[Callable[[], None]]] = WeakKeyDictionary()
+
+
+def wake_on_commit(engine: Engine, callback: Callable[[], None]) -> None:
+    """Call callback after every commit on engine that wrote events to the outbox."""
+    _WAKERS.setdefault(engine, []).append(callback)
 
 
 def add_user_event(session: Session, user_id: int, type_: str, payload: dict) -> None:
@@ -42,11 +54,22 @@ def _write_outbox(session: OrmSession) -> None:
         now = utcnow()
         # On the table, not the ORM entity: one executemany, not one INSERT per set of non-null columns.
         session.execute(_INSERT_EVENTS, [{**row, "created_at": now} for row in rows])
+        session.info[WRITTEN] = True
+
+
+@sa_event.listens_for(OrmSession, "after_commit")
+def _wake_relay(session: OrmSession) -> None:
+    # Delivery after commit, and only when this transaction wrote events.
+    if session.info.pop(WRITTEN, False):
+        bind = session.get_bind()
+        for callback in _WAKERS.get(getattr(bind, "engine", bind), ()):
+            callback()
 
 
 @sa_event.listens_for(OrmSession, "after_rollback")
 def _drop_outbox(session: OrmSession) -> None:
     session.info.pop(OUTBOX, None)
+    session.info.pop(WRITTEN, None)
 
 
 _LINKS = FamilyLink.__table__.c  # table columns: the Core path, no ORM compile

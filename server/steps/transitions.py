@@ -1,29 +1,54 @@
-"""Moving a request through the transition table, and the views of a request each party may see."""
+"""The one way a status changes: requests (recorded in their history), providers and organizations,
+and SOS alerts, each by its table in dispatch.lifecycle. A refused change is 409 invalid_transition."""
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
-from sqlalchemy import insert
+from sqlalchemy import insert, update
 from sqlmodel import Session
 
-from dispatch.lifecycle import InvalidTransition, RequestStatus, check_transition
-from dispatch.visits import address_visible
-from models.requests import RequestHistory, RequestPublic, ServiceRequest
-from models.seniors import Senior
+from dispatch.catalog import ProviderStatus
+from dispatch.lifecycle import (InvalidTransition, RequestStatus, SosStatus, check_progress, check_provider_transition,
+                                check_sos_transition, check_transition)
+from models.providers import Organization, Provider
+from models.requests import RequestHistory, ServiceRequest
+from models.sos import SosAlert
 from server.errors import Conflict
 
 
 def move(session: Session, request: ServiceRequest, target: RequestStatus, *, now: datetime,
-         actor_id: int | None, note: str | None = None) -> None:
-    """Change status by the table (409 invalid_transition otherwise) and record it in the history."""
+         actor_id: int | None, note: str | None = None, progress: bool = False) -> None:
+    """Change a request's status by the table (by the provider's progress rules when `progress`)
+    and record the step in its history; 409 invalid_transition otherwise."""
     try:
-        check_transition(request.status, target)
+        (check_progress if progress else check_transition)(request.status, target)
     except InvalidTransition as exc:
         raise invalid_transition(exc.current, exc.target) from exc
     record(session, request.id, request.status, target, now=now, actor_id=actor_id, note=note)
     request.status = target
     request.updated_at = now
     session.add(request)
+
+
+def move_if_still(session: Session, request_id: int, source: RequestStatus, target: RequestStatus, *,
+                  now: datetime, actor_id: int | None, **values) -> bool:
+    """Move a request from source to target in one conditional UPDATE (`… WHERE status = source`),
+    so that of racing callers exactly one wins; records the step for the winner. Returns whether
+    this caller won."""
+    check_transition(source, target)
+    won = session.exec(update(ServiceRequest)
+                       .where(ServiceRequest.id == request_id, ServiceRequest.status == source.value)
+                       .values(status=target.value, updated_at=now, **values)).rowcount
+    if won == 1:
+        record(session, request_id, source, target, now=now, actor_id=actor_id)
+    return won == 1
+
+
+def enter(request: ServiceRequest, target: RequestStatus) -> None:
+    """Give a request that is not yet stored the status it is inserted with (pending → target)."""
+    check_transition(RequestStatus.PENDING, target)
+    request.status = target
 
 
 _INSERT_STEP = insert(RequestHistory.__table__)
@@ -39,23 +64,27 @@ def record(session: Session, request_id: int, source: RequestStatus | None, targ
                                    "to_status": str(target), "note": note})
 
 
-def invalid_transition(current: RequestStatus, target: RequestStatus) -> Conflict:
+def move_provider(session: Session, holder: Provider | Organization, target: ProviderStatus) -> None:
+    """Change a provider's or an organization's standing by the table."""
+    try:
+        check_provider_transition(holder.status, target)
+    except InvalidTransition as exc:
+        raise invalid_transition(exc.current, exc.target) from exc
+    holder.status = target
+    session.add(holder)
+
+
+def move_sos(session: Session, alert: SosAlert, target: SosStatus) -> None:
+    """Change an SOS alert's status by the table."""
+    try:
+        check_sos_transition(alert.status, target)
+    except InvalidTransition as exc:
+        raise invalid_transition(exc.current, exc.target) from exc
+    alert.status = target
+    session.add(alert)
+
+
+def invalid_transition(current: StrEnum | str, target: StrEnum | str) -> Conflict:
     """The contract's 409 for an illegal status change."""
-    return Conflict(f"请求当前为 {current}，不能变为 {target} / cannot go from {current} to {target}",
+    return Conflict(f"当前为 {current}，不能变为 {target} / cannot go from {current} to {target}",
                     code="invalid_transition", details={"current": str(current), "target": str(target)})
-
-
-def event_view(request: ServiceRequest) -> dict:
-    """What events carry: the request without address or phone (clients re-fetch the rest)."""
-    return RequestPublic.model_validate(request, from_attributes=True).model_dump(mode="json")
-
-
-def public_view(request: ServiceRequest, senior: Senior, *, for_provider_id: int | None = None) -> RequestPublic:
-    """The request as its viewer may see it: the senior's side sees the address; a provider only
-    while assigned to the visit (acceptance to check-out)."""
-    view = RequestPublic.model_validate(request, from_attributes=True)
-    if for_provider_id is not None and not (request.provider_id == for_provider_id
-                                            and address_visible(request.status)):
-        return view
-    return view.model_copy(update={"address": senior.address, "senior_name": senior.name,
-                                   "senior_phone": senior.phone, "lat": senior.lat, "lon": senior.lon})

@@ -10,7 +10,7 @@ from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
 from dispatch.catalog import CareLevel
-from dispatch.lifecycle import OfferStatus, RequestStatus, check_transition
+from dispatch.lifecycle import OfferStatus, RequestStatus
 from dispatch.matching import RequestSpec, ScoredCandidate, rank
 from dispatch.offers import WaveDecision, WavePolicy, plan_wave
 from dispatch.visits import coarse_area
@@ -18,9 +18,10 @@ from models.places import Community
 from models.providers import Provider
 from models.requests import Offer, OfferPublic, ServiceRequest
 from models.seniors import Senior
-from server.services import events
-from server.services.directory import ProviderDirectory
-from server.services.lifecycle import event_view, move, record
+from server.steps import outbox
+from server.steps.directory import ProviderDirectory
+from server.steps.transitions import enter, move, record
+from server.steps.views import event_view
 
 # A scheduled visit is offered this long before it starts (plans materialise 14 days ahead).
 DISPATCH_HORIZON = timedelta(hours=48)
@@ -92,8 +93,7 @@ def offer_new_request(session: Session, request: ServiceRequest, senior: Senior,
     then its two history steps (made, offered)."""
     wave = plan_next_wave(session, request, senior, directory=directory, now=now)
     if not wave.decision.escalate:
-        check_transition(RequestStatus.PENDING, RequestStatus.OFFERING)
-        request.status = RequestStatus.OFFERING
+        enter(request, RequestStatus.OFFERING)
         _next_wave_fields(request, now)
     _insert(session, request)
     record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=actor_id)
@@ -180,8 +180,8 @@ def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, 
     community_name = session.execute(_COMMUNITY_NAME, {"id": request.community_id}).scalar()
     for offer in offers:
         payload = offer_view(offer, request, senior, community_name).model_dump(mode="json")
-        events.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})
-    events.request_changed(session, request, event_view(request))
+        outbox.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})
+    outbox.request_changed(session, request, event_view(request))
 
 
 def escalate(session: Session, request: ServiceRequest, *, now: datetime, reason: str,
@@ -191,7 +191,7 @@ def escalate(session: Session, request: ServiceRequest, *, now: datetime, reason
     move(session, request, RequestStatus.ESCALATED, now=now, actor_id=actor_id, note=reason)
     request.escalated_at = now
     session.add(request)
-    events.request_changed(session, request, event_view(request))
+    outbox.request_changed(session, request, event_view(request))
 
 
 def withdraw_open_offers(session: Session, request: ServiceRequest, *, now: datetime, reason: str,
@@ -205,7 +205,7 @@ def withdraw_open_offers(session: Session, request: ServiceRequest, *, now: date
         offer.status = OfferStatus.WITHDRAWN
         offer.responded_at = now
         session.add(offer)
-        events.add_user_event(session, user_id, "offer_withdrawn", {"offer_id": offer.id, "reason": reason})
+        outbox.add_user_event(session, user_id, "offer_withdrawn", {"offer_id": offer.id, "reason": reason})
 
 
 def offer_view(offer: Offer, request: ServiceRequest, senior: Senior, community_name: str | None = None) -> OfferPublic:

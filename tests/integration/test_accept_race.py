@@ -5,6 +5,8 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
 import pytest
+
+from server.state import state
 from sqlalchemy import text
 from sqlmodel import select
 
@@ -101,7 +103,7 @@ def test_exactly_one_of_twenty_concurrent_accepts_wins_every_round(race_engine, 
             assert request.status == RequestStatus.ASSIGNED and request.provider_id == winner
             assert statuses.count(OfferStatus.ACCEPTED) == 1
             assert statuses.count(OfferStatus.WITHDRAWN) == RACERS - 1
-    app.extensions["linli.relay"].stop()
+    state(app).relay.stop()
 
 
 def test_exactly_one_of_twenty_concurrent_accepts_wins_on_a_live_server(tmp_path):
@@ -171,4 +173,4 @@ def test_one_provider_racing_for_two_overlapping_visits_gets_only_one(race_engin
         with ThreadPoolExecutor(2) as pool:
             results = sorted(pool.map(accept, ids))
         assert results == [(200, None), (409, "provider_busy")], (number, results)
-    app.extensions["linli.relay"].stop()
+    state(app).relay.stop()

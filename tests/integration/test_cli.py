@@ -210,6 +210,6 @@ def test_the_console_script_patches_for_serve_only(tmp_path):
              "sys.argv = ['linli'] + sys.argv[1:]; main()")
     for args, patched in ((["serve"], "True"), (["db", "upgrade"], "False")):
         result = subprocess.run([sys.executable, "-c", probe, *args], capture_output=True, text=True, timeout=60,
-                                cwd=Path(__file__).resolve().parents[1])
+                                cwd=Path(__file__).resolve().parents[2])
         assert result.returncode == 0, result.stderr
         assert result.stdout.strip() == patched, args

@@ -8,7 +8,8 @@ from sqlmodel import func, select
 
 from models.places import Community
 from server.errors import Invalid
-from server.services.communities import ensure_reference_data, import_communities, nearest_community
+from server.services.communities import ensure_reference_data, import_communities
+from server.steps.places import nearest_community
 
 CSV = """name,district,kind,lat,lon
 东塘社区,雨花区,urban,28.1740,113.0030

@@ -9,7 +9,7 @@ from dispatch.catalog import ProviderStatus, ServiceType
 from models.engine import write_session
 from models.providers import Counter, Provider
 from models.types import utcnow
-from server.services.directory import ProviderDirectory, bump_revision, sql_candidates
+from server.steps.directory import ProviderDirectory, bump_revision, sql_candidates
 from tests import factories as f
 
 
@@ -72,7 +72,7 @@ def test_a_new_process_dispatches_from_sql_while_its_index_warms(engine):
 def test_a_server_warms_its_index_before_it_listens(engine, monkeypatch):
     """warm() loads every provider and builds the trees: the first booking neither waits for them
     nor takes the SQL fallback."""
-    import server.services.directory as directory_module
+    import server.steps.directory as directory_module
 
     monkeypatch.setattr(directory_module, "_LOAD_CHUNK", 7)  # several turns for 30 providers
     turns = []

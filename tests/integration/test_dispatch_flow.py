@@ -11,7 +11,7 @@ from models.requests import Offer, RequestCreate, RequestHistory, ServiceRequest
 from models.sos import SosCreate
 from models.types import utcnow
 from server.services import offers, requests, sos, sweeper
-from server.services.directory import ProviderDirectory
+from server.steps.directory import ProviderDirectory
 from tests import factories as f
 
 

@@ -198,9 +198,7 @@ def test_ranking_is_deterministic_under_input_order(make_provider, make_request,
     assert a == b
 
 
-@pytest.mark.parametrize(("sos", "level", "expected"), [
-    (True, None, 4), (True, CareLevel.INDEPENDENT, 4), (False, CareLevel.SEVERE, 3),
-    (False, CareLevel.MODERATE, 2), (False, CareLevel.MILD, 1), (False, CareLevel.INDEPENDENT, 0),
-    (False, None, 0)])
-def test_priority(make_request, sos, level, expected):
-    assert priority_of(make_request(sos=sos, care_level=level)) == expected
+@pytest.mark.parametrize(("level", "expected"), [
+    (CareLevel.SEVERE, 3), (CareLevel.MODERATE, 2), (CareLevel.MILD, 1), (CareLevel.INDEPENDENT, 0), (None, 0)])
+def test_priority(make_request, level, expected):
+    assert priority_of(make_request(care_level=level)) == expected

@@ -105,14 +105,14 @@ provider_rows = st.lists(
 
 
 @settings(max_examples=150, deadline=None)
-@given(provider_rows, st.sampled_from([None, *CareLevel]), st.booleans())
+@given(provider_rows, st.sampled_from([None, *CareLevel]))
 def test_nearest_eligible_is_always_in_the_first_wave(make_provider, make_request, move, now, beihu,
-                                                      rows, care_level, sos):
+                                                      rows, care_level):
     providers = [make_provider(i + 1, at=move(*beihu, north_km=n, east_km=e), rating_avg=r,
                                rating_count=c if r is not None else 0, credit_score=cr, active_load=load,
                                service_radius_km=6.0)
                  for i, (n, e, r, c, cr, load) in enumerate(rows)]
-    req = make_request(care_level=care_level, sos=sos)
+    req = make_request(care_level=care_level)
     ranked = rank(req, providers, now=now)  # no history: the guarantee applies
     d = plan_wave(ranked, already_offered=set(), wave_number=1, priority=priority_of(req), now=now, asap=True)
     nearest_km = min(great_circle_km(p.base_lat, p.base_lon, *beihu) for p in providers)

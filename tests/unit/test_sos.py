@@ -1,13 +1,8 @@
 from datetime import timedelta
 
 from dispatch.catalog import ProviderStatus, ServiceType
-from dispatch.geo import GeoIndex, IndexEntry, great_circle_km
+from dispatch.geo import great_circle_km
 from dispatch.sos import SOS_ACK_TIMEOUT, nearest_responders, sos_needs_escalation
-
-
-def _index(providers):
-    return GeoIndex.build(IndexEntry(p.id, p.services, p.base_lat, p.base_lon, p.service_radius_km)
-                          for p in providers.values())
 
 
 def test_nearest_on_duty_verified_within_radius(make_provider, move, beihu, now):
@@ -20,7 +15,7 @@ def test_nearest_on_duty_verified_within_radius(make_provider, move, beihu, now)
         make_provider(6, at=move(*beihu, east_km=2.0)),
     ]
     providers = {p.id: p for p in ps}
-    got = nearest_responders(_index(providers), providers, *beihu, now=now)
+    got = nearest_responders(providers, *beihu, now=now)
     assert [i for i, _ in got] == [2, 1, 6]  # any service counts
     assert got[0][1] == great_circle_km(ps[1].base_lat, ps[1].base_lon, *beihu)
 
@@ -33,17 +28,17 @@ def test_fresh_duty_position_is_used_not_the_base(make_provider, move, beihu, no
                           duty_updated_at=now - timedelta(hours=3))
     home = make_provider(3, at=move(*beihu, north_km=1.0))
     providers = {1: roaming, 2: stale, 3: home}
-    assert [i for i, _ in nearest_responders(_index(providers), providers, *beihu, now=now)] == [1, 3]
+    assert [i for i, _ in nearest_responders(providers, *beihu, now=now)] == [1, 3]
 
 
 def test_limit_radius_and_ties(make_provider, move, beihu, now):
     spot = move(*beihu, north_km=0.4)
     providers = {i: make_provider(i, at=spot) for i in (9, 4, 7, 1, 3, 8, 2)}
-    got = nearest_responders(_index(providers), providers, *beihu, now=now)
+    got = nearest_responders(providers, *beihu, now=now)
     assert [i for i, _ in got] == [1, 2, 3, 4, 7]
-    assert nearest_responders(None, providers, *beihu, now=now, limit=2, radius_km=0.3) == []
-    assert len(nearest_responders(None, providers, *beihu, now=now, limit=2)) == 2
-    assert nearest_responders(None, {}, *beihu, now=now) == []
+    assert nearest_responders(providers, *beihu, now=now, limit=2, radius_km=0.3) == []
+    assert len(nearest_responders(providers, *beihu, now=now, limit=2)) == 2
+    assert nearest_responders({}, *beihu, now=now) == []
 
 
 def test_sos_escalation_timing(now):
