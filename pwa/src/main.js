@@ -8,7 +8,7 @@ import { applySettings, readAloud } from "./settings.js";
 import { state, subscribe, changed, refresh, applyEvent, flushQueue } from "./store.js";
 import { authView, staffView } from "./views/auth.js";
 import { seniorRoutes } from "./views/senior.js";
-import { familyRoutes } from "./views/family.js";
+import { familyRoutes, sosAlerts } from "./views/family.js";
 import { providerRoutes } from "./views/provider.js";
 import { settingsView } from "./views/settings.js";
 import { bookingRoutes } from "./views/booking.js";
@@ -17,6 +17,7 @@ const app = document.getElementById("app");
 const banner = h("div.banner", { id: "conn", role: "status", "aria-live": "polite" });
 const toastBox = h("div.toast-box", { role: "status", "aria-live": "polite" });
 const main = h("main", { id: "main", tabindex: "-1" });
+const alerts = h("div", { id: "alerts" }); // SOS alerts for family and providers, on every screen
 
 export function navigate(path, { replace = false } = {}) {
   if (replace) history.replaceState({}, "", path);
@@ -75,7 +76,9 @@ function render(routeChanged = false) {
   }
   document.body.dataset.role = state.user?.role || "guest";
   document.body.dataset.path = path;
+  if (routeChanged && path !== lastPath && state.toast && Date.now() - state.toast.at > 1000) state.toast = null;
   mount(main, view);
+  mount(alerts, state.user && state.user.role !== "senior" ? sosAlerts() : null);
   const top = app.querySelector("header.top");
   top.replaceWith(header());
   if (routeChanged && path !== lastPath) {
@@ -87,10 +90,12 @@ function render(routeChanged = false) {
   drawToast();
 }
 
+// A message stays where it is until dismissed or the screen changes: nothing moves on a timer.
 function drawToast() {
   const tst = state.toast;
-  if (!tst || Date.now() - tst.at > 6000) { toastBox.replaceChildren(); return; }
-  mount(toastBox, h(`p.toast.${tst.kind}`, tst.message));
+  if (!tst) { toastBox.replaceChildren(); return; }
+  mount(toastBox, h(`div.toast.${tst.kind}`, h("p", { "data-speak": "" }, tst.message),
+    h("button.secondary", { type: "button", onclick: () => { state.toast = null; drawToast(); } }, t("dismiss"))));
 }
 
 function drawBanner(socketState = live.liveState()) {
@@ -128,7 +133,7 @@ export async function signOut() {
 
 async function boot() {
   applySettings();
-  mount(app, h("a.skip", { href: "#main" }, t("skip")), header(), banner, main, toastBox);
+  mount(app, h("a.skip", { href: "#main" }, t("skip")), header(), banner, toastBox, alerts, main);
   live.onEvent(applyEvent);
   live.onStatus((s) => drawBanner(s));
   subscribe(() => render(false));
@@ -138,7 +143,6 @@ async function boot() {
   document.addEventListener("visibilitychange", () => {
     if (document.visibilityState === "visible" && state.user) { refresh().catch(() => {}); flushQueue(); }
   });
-  setInterval(() => { if (state.toast && Date.now() - state.toast.at > 6000) { state.toast = null; drawToast(); } }, 1000);
   try {
     const { user } = await api("/me");
     await signedIn(user);

@@ -46,7 +46,6 @@ function seniorCard(s) {
 function home() {
   if (!state.loaded && navigator.onLine) return h("p.loading", t("loading"));
   return h("section.family-home",
-    sosAlerts(),
     h("h1", { "data-speak": "" }, t("mySeniors")),
     state.waiting.length ? h("ul.visits", { id: "visits" }, waitingCards()) : null,
     state.seniors.length ? h("ul.seniors", state.seniors.map(seniorCard)) : h("p.empty", t("noSeniors")),
@@ -58,7 +57,6 @@ function seniorPage(id) {
   if (!s) return home();
   const visits = visitsOf(s.id);
   return h("section.family-senior",
-    sosAlerts(),
     h("a.back", { href: "/", "data-link": "" }, "‹ ", t("back")),
     h("h1", { "data-speak": "" }, s.name),
     h("a.primary.button.big", { href: `/book/${s.id}`, "data-link": "" }, t("bookFor", { name: s.name })),
