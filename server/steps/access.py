@@ -147,3 +147,35 @@ def request_for(*, session: Session, user: User, request_id: int, action: Senior
         return request, session.get(Senior, request.senior_id)
     senior = senior_for(session=session, user=user, senior_id=request.senior_id, action=action)
     return request, senior
+
+
+def account_for(*, session: Session, user: User, user_id: int) -> User:
+    """An account staff may manage (reset its password): an admin any, center staff those of their
+    communities (a senior's by their profile, a provider's by theirs, family by their linked
+    seniors'); staff and organization admins' accounts are an admin's to manage. Others 403;
+    an account outside the caller's view 404."""
+    if not user.role.is_staff:
+        raise Forbidden()
+    target = session.get(User, user_id)
+    if target is None:
+        raise NotFound()
+    if user.role == Role.ADMIN:
+        return target
+    scope = staff_communities(session, user)
+    if not scope or not scope & set(_account_communities(session, target)):
+        raise NotFound()
+    return target
+
+
+def _account_communities(session: Session, target: User) -> list[int]:
+    """The communities an account belongs to, for center staff (none for staff roles)."""
+    if target.role == Role.SENIOR:
+        query = select(Senior.community_id).where(Senior.user_id == target.id)
+    elif target.role == Role.PROVIDER:
+        query = select(Provider.community_id).where(Provider.user_id == target.id)
+    elif target.role == Role.FAMILY:
+        query = (select(Senior.community_id).join(FamilyLink, FamilyLink.senior_id == Senior.id)
+                 .where(FamilyLink.user_id == target.id))
+    else:
+        return []
+    return list(session.exec(query).all())
