@@ -5,6 +5,8 @@ the per-object checks in access.py answer 404 for objects outside a caller's vie
 """
 from __future__ import annotations
 
+from datetime import datetime, timedelta
+
 from sqlalchemy import false, true
 from sqlalchemy.sql.elements import ColumnElement
 from sqlmodel import Session, select
@@ -14,6 +16,7 @@ from models.accounts import User
 from models.providers import Organization, Provider
 from models.requests import ServiceRequest
 from models.seniors import FamilyLink, Senior
+from models.sos import SosAlert
 from server.steps.access import provider_of, staff_communities
 
 
@@ -63,4 +66,21 @@ def providers_in_view(session: Session, user: User) -> ColumnElement[bool]:
         return Provider.organization_id.in_(select(Organization.id).where(Organization.admin_user_id == user.id))
     if user.role.is_staff:
         return _in_communities(session, user, Provider.community_id)
+    return false()
+
+
+PROVIDER_SOS_WINDOW = timedelta(days=7)
+
+
+def sos_in_view(session: Session, user: User, *, now: datetime) -> ColumnElement[bool]:
+    """SOS alerts: the senior's side theirs, staff their communities; for a provider the last week's
+    alerts, of which the caller keeps those sent to them (the responders list is JSON)."""
+    if user.role == Role.SENIOR:
+        return SosAlert.senior_id.in_(_own_seniors(user))
+    if user.role == Role.FAMILY:
+        return SosAlert.senior_id.in_(_linked_seniors(user))
+    if user.role == Role.PROVIDER:
+        return SosAlert.opened_at >= now - PROVIDER_SOS_WINDOW
+    if user.role.is_staff:
+        return _in_communities(session, user, SosAlert.community_id)
     return false()

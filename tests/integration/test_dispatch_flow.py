@@ -2,10 +2,11 @@
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import func, select
 
 from dispatch.catalog import Role
 from dispatch.lifecycle import OfferStatus, RequestStatus
+from models.accounts import User
 from models.events import Event
 from models.requests import Offer, RequestCreate, RequestHistory, ServiceRequest
 from models.sos import SosCreate
@@ -109,7 +110,9 @@ def test_sos_alerts_the_nearest_five_on_duty_and_escalates_until_acknowledged(wo
     f.family_link(s, world["senior"], family)
     far = f.on_duty_provider(s, world["community"], km_east=8.0)
     s.commit()
-    alert = sos.raise_sos(session=s, user=world["owner"], data=SosCreate(senior_id=world["senior"].id), now=t0)
+    alert, created = sos.raise_sos(session=s, user=world["owner"], data=SosCreate(senior_id=world["senior"].id),
+                                   now=t0)
+    assert created
     responders = [r["provider_id"] for r in s.get(sos.SosAlert, alert.id).responders]
     assert responders == [p.id for p in world["providers"][:5]] and far.id not in responders
     alerted = {e.user_id for e in s.exec(select(Event).where(Event.type == "sos_alert")).all()}
@@ -123,6 +126,36 @@ def test_sos_alerts_the_nearest_five_on_duty_and_escalates_until_acknowledged(wo
     assert sos.escalate_unacknowledged(session=s, now=t0 + timedelta(minutes=30)) == 0
     done = sos.resolve_sos(session=s, user=family, sos_id=alert.id, note="已送医", now=t0 + timedelta(minutes=40))
     assert done.status == "resolved" and done.escalations == 2
+
+
+def test_one_open_sos_per_senior_and_everyone_who_saw_it(world):
+    """A second press while an alert is open returns that alert; each acknowledgement is listed once;
+    once resolved, a new press raises a new alert."""
+    s, t0 = world["session"], world["t0"]
+    family = f.user(s, Role.FAMILY)
+    f.family_link(s, world["senior"], family)
+    helper = world["providers"][0]
+    s.commit()
+    press = SosCreate(senior_id=world["senior"].id)
+    first, created = sos.raise_sos(session=s, user=world["owner"], data=press, now=t0)
+    again, created_again = sos.raise_sos(session=s, user=family, data=press, now=t0 + timedelta(seconds=20))
+    assert created and not created_again and again.id == first.id
+    assert s.exec(select(func.count()).select_from(sos.SosAlert)).one() == 1
+    provider_user = s.get(User, helper.user_id)
+    sos.acknowledge_sos(session=s, user=family, sos_id=first.id, now=t0 + timedelta(minutes=1))
+    sos.acknowledge_sos(session=s, user=family, sos_id=first.id, now=t0 + timedelta(minutes=2))  # once per person
+    seen = sos.acknowledge_sos(session=s, user=provider_user, sos_id=first.id, now=t0 + timedelta(minutes=3))
+    assert [(a.user_id, a.role) for a in seen.acks] == [(family.id, "family"), (provider_user.id, "provider")]
+    assert seen.status == "acknowledged" and seen.acks[0].name == family.name
+    assert [a.id for a in sos.list_sos(session=s, user=provider_user, status="open", now=t0)] == [first.id]
+    assert [a.id for a in sos.list_sos(session=s, user=family, status="open", now=t0)] == [first.id]
+    stranger = s.get(User, world["providers"][-1].user_id)
+    assert sos.list_sos(session=s, user=stranger, status="all", now=t0) == []
+    sos.resolve_sos(session=s, user=family, sos_id=first.id, note="误按", now=t0 + timedelta(minutes=5))
+    assert sos.list_sos(session=s, user=family, status="open", now=t0) == []
+    assert [a.id for a in sos.list_sos(session=s, user=family, status="all", now=t0)] == [first.id]
+    second, created = sos.raise_sos(session=s, user=world["owner"], data=press, now=t0 + timedelta(minutes=6))
+    assert created and second.id != first.id
 
 
 def test_a_provider_who_knows_the_senior_is_in_the_first_wave(world):
