@@ -7,7 +7,7 @@ from datetime import datetime, timezone
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
-from pydantic import AfterValidator, Field
+from pydantic import AfterValidator, Field, Strict
 from sqlalchemy import DateTime, String, TypeDecorator
 
 
@@ -43,9 +43,21 @@ def local_zone() -> ZoneInfo:
     return ZoneInfo(os.environ.get("LINLI_TIMEZONE") or "Asia/Shanghai")
 
 
+# Client times outside these bounds name no visit: refusing them keeps every later step (reading
+# them in UTC, adding a duration, offering 48 h before) far from datetime's year 1 and year 9999.
+EARLIEST = datetime(2000, 1, 1, tzinfo=timezone.utc)
+LATEST = datetime(2200, 1, 1, tzinfo=timezone.utc)
+
+
 def _aware(value: datetime) -> datetime:
-    value = value.replace(tzinfo=local_zone()) if value.tzinfo is None else value
-    return value.astimezone(timezone.utc)
+    try:
+        value = value.replace(tzinfo=local_zone()) if value.tzinfo is None else value
+        value = value.astimezone(timezone.utc)
+    except (OverflowError, ValueError):  # 0001-01-01 read at +08:00, 9999-12-31T23:59-12:00 in UTC
+        value = None
+    if value is None or not EARLIEST <= value < LATEST:
+        raise ValueError("时间须在 2000 至 2199 年之间 / must be a time between the years 2000 and 2199")
+    return value
 
 
 # A time from a client: naive input is read as local (Asia/Shanghai) time, per API.md.
@@ -68,7 +80,11 @@ Name = Annotated[str, Field(min_length=1, max_length=80)]
 # Ids are 32-bit integer columns on PostgreSQL: a larger number names nothing and must not reach the
 # driver (SQLite raises OverflowError beyond 64 bits), so it is a 422 like any other bad input.
 MAX_ID = 2**31 - 1
-Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+# An id in a JSON body is a JSON integer: "13", 13.0 and true are 422, not read as 13 (a limit keyed
+# by the id would count them apart). Path ids pass Flask's int converter first, so they are ints too.
+Id = Annotated[int, Strict(), Field(ge=1, le=MAX_ID)]
+# An id in a query string, where everything is text: digits only (pydantic's int parsing of a string).
+QueryId = Annotated[int, Field(ge=1, le=MAX_ID)]
 
 
 class EnumText(TypeDecorator):

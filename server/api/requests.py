@@ -3,7 +3,7 @@ from pydantic import BaseModel, Field
 
 from dispatch.lifecycle import RequestStatus
 from models.requests import CancelRequest, OfferPublic, ProgressCreate, RatingCreate, RequestCreate, RequestPublic
-from models.types import MAX_ID, Id
+from models.types import MAX_ID, Id, QueryId
 from server import db
 from server.api import blueprint, directory, limit, reply
 from models.types import utcnow
@@ -25,7 +25,7 @@ class OfferPath(BaseModel):
 
 class RequestQuery(BaseModel):
     status: RequestStatus | None = None
-    senior_id: Id | None = None
+    senior_id: QueryId | None = None
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0, le=MAX_ID)
 

@@ -4,7 +4,7 @@ from pydantic import BaseModel, Field
 
 from models.seniors import (AssessmentCreate, AssessmentPublic, FamilyLinkCreate, FamilyLinkPublic, SeniorCreate,
                             SeniorPublic, SeniorSummary, SeniorUpdate)
-from models.types import MAX_ID, Id
+from models.types import MAX_ID, Id, QueryId
 from server import db
 from server.api import blueprint, reply
 from server.auth import current_user
@@ -19,7 +19,7 @@ class SeniorPath(BaseModel):
 
 
 class SeniorQuery(BaseModel):
-    community_id: Id | None = None
+    community_id: QueryId | None = None
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0, le=MAX_ID)
 
