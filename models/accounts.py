@@ -11,6 +11,9 @@ from dispatch.catalog import Role
 from models.types import EnumText, Id, Name, Phone, UTCDateTime, utcnow
 
 STRICT = ConfigDict(extra="forbid")
+# Checked by the server (422 weak_password, not a schema error): said here for the OpenAPI document.
+PASSWORD_RULE = ("At least 8 characters; not a common password, one character repeated or a simple sequence; "
+                 "not the phone number or part of it. Otherwise 422 weak_password.")
 
 
 class User(SQLModel, table=True):
@@ -49,7 +52,7 @@ class StaffCommunity(SQLModel, table=True):
 class RegisterRequest(SQLModel):
     model_config = STRICT
     phone: Phone
-    password: str = PField(min_length=8, max_length=128)
+    password: str = PField(min_length=1, max_length=128, description=PASSWORD_RULE)
     name: Name
     role: Role
     locale: str | None = PField(default=None, pattern=r"^(zh-CN|en)$")
@@ -60,7 +63,7 @@ class StaffCreate(SQLModel):
 
     model_config = STRICT
     phone: Phone
-    password: str = PField(min_length=8, max_length=128)
+    password: str = PField(min_length=1, max_length=128, description=PASSWORD_RULE)
     name: Name
     role: Role
     community_ids: list[Id] = PField(default_factory=list, max_length=200)
@@ -90,3 +93,25 @@ class LoginResponse(SQLModel):
     csrf_token: str
     expires_at: datetime
     user: UserPublic
+
+
+class PasswordChange(SQLModel):
+    """The signed-in user changes their password; their other sign-ins end."""
+
+    model_config = STRICT
+    current_password: str = PField(min_length=1, max_length=128)
+    new_password: str = PField(min_length=1, max_length=128, description=PASSWORD_RULE)
+
+
+class PasswordReset(SQLModel):
+    """Staff set a new password for a user who forgot theirs; all the user's sign-ins end."""
+
+    model_config = STRICT
+    new_password: str = PField(min_length=1, max_length=128, description=PASSWORD_RULE)
+
+
+class SessionsEnded(SQLModel):
+    """How many of the user's sign-ins were ended (their sockets are disconnected too)."""
+
+    user_id: int
+    sessions_ended: int

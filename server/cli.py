@@ -163,6 +163,10 @@ def create_user(role: str, phone: str, password: str, name: str | None, communit
                            community_ids=list(communities))
     except ValidationError as exc:
         raise click.BadParameter("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
+    from server.passwords import weakness, RULE
+
+    if weakness(password, data.phone):
+        raise click.BadParameter(f"weak_password: {RULE}", param_hint="--password")
     with write_session(_engine()) as session:
         try:
             user = create(session=session, data=data, actor=None)

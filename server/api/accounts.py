@@ -1,14 +1,17 @@
-"""Accounts: register, sign in and out, who am I, and accounts made by an admin."""
+"""Accounts: register, sign in and out, who am I, passwords changed and reset, and accounts made or
+disabled by an admin."""
 
 from flask import make_response
 from pydantic import BaseModel
 
-from models.accounts import LoginRequest, LoginResponse, RegisterRequest, StaffCreate, UserEnvelope
+from models.accounts import (LoginRequest, LoginResponse, PasswordChange, PasswordReset, RegisterRequest,
+                             SessionsEnded, StaffCreate, UserEnvelope)
+from models.types import Id
 from server import db
 from server.api import BEARER, blueprint, reply
 from models.types import utcnow
 from server.auth import COOKIE, CSRF_COOKIE, current_user, presented_token
-from server.limits import limiter, login_phone_key
+from server.limits import exact_limiter, login_phone_key, user_key
 from server.security import csrf_for
 from server.state import state
 from server.services import accounts
@@ -28,6 +31,10 @@ class Empty(BaseModel):
     pass
 
 
+class UserPath(BaseModel):
+    user_id: Id
+
+
 @api.post("/auth/register", responses={201: UserEnvelope})
 def register(body: RegisterRequest):
     """Register as a senior, a family member or a provider."""
@@ -35,8 +42,8 @@ def register(body: RegisterRequest):
 
 
 @api.post("/auth/login", responses={200: LoginResponse})
-@limiter.limit(_login_addr_limit)
-@limiter.limit(_login_phone_limit, key_func=login_phone_key)
+@exact_limiter.limit(_login_addr_limit)
+@exact_limiter.limit(_login_phone_limit, key_func=login_phone_key)
 def login(body: LoginRequest):
     """Sign in: sets the HttpOnly session cookie and returns the same token as a bearer token."""
     settings = state().settings
@@ -76,3 +83,26 @@ def create_user(body: StaffCreate):
     """An admin creates any account, staff included."""
     user = accounts.create_user(session=db.session(), data=body, actor=current_user())
     return reply({"user": user.model_dump(mode="json")}, 201)
+
+
+@api.post("/auth/password", responses={200: SessionsEnded}, security=BEARER)
+@exact_limiter.limit(_login_phone_limit, key_func=user_key)  # guessing the current password counts as logins do
+def change_password(body: PasswordChange):
+    """Change my password: my other sign-ins end and their sockets are disconnected."""
+    user = current_user()
+    token, _ = presented_token()
+    return reply(accounts.change_password(session=db.session(), user=user, token=token, data=body, now=utcnow()))
+
+
+@api.post("/users/<int:user_id>/password-reset", responses={200: SessionsEnded}, security=BEARER)
+def reset_password(path: UserPath, body: PasswordReset):
+    """Staff of the user's community (or an admin) set a new password; all the user's sign-ins end."""
+    return reply(accounts.reset_password(session=db.session(), actor=current_user(), user_id=path.user_id,
+                                         data=body, now=utcnow()))
+
+
+@api.post("/users/<int:user_id>/disable", responses={200: UserEnvelope}, security=BEARER)
+def disable_user(path: UserPath):
+    """An admin disables an account: it cannot sign in, and all its sign-ins end."""
+    user = accounts.disable_user(session=db.session(), actor=current_user(), user_id=path.user_id, now=utcnow())
+    return reply({"user": user.model_dump(mode="json")})

@@ -96,6 +96,13 @@ def test_create_user_refuses_bad_options(linli, args):
     assert r.exit_code == 2
 
 
+@pytest.mark.parametrize("password", ["12345678", "13800001237", "woaini1314"])
+def test_create_user_refuses_a_weak_password_stating_the_rule(linli, password):
+    linli("db", "upgrade")
+    r = linli("create-user", "--role", "center_staff", "--phone", "13800001237", "--password", password, ok=False)
+    assert r.exit_code == 2 and "weak_password" in r.output and "8" in r.output
+
+
 def test_create_user_refuses_an_unknown_community(linli):
     linli("db", "upgrade")
     r = linli("create-user", "--role", "center_staff", "--phone", "13800001236", "--password", "secret-pass",
