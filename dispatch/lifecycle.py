@@ -1,4 +1,4 @@
-"""Statuses and their transition tables: requests, providers (and organizations), SOS alerts."""
+"""Statuses and their transition tables: requests, providers (and organizations), SOS alerts, plans."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -109,6 +109,26 @@ def check_sos_transition(current: SosStatus, target: SosStatus) -> None:
     """Raise InvalidTransition unless an SOS alert may go from current to target."""
     if SosStatus(target) not in SOS_TRANSITIONS[SosStatus(current)]:
         raise InvalidTransition(SosStatus(current), SosStatus(target))
+
+
+class PlanStatus(StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    ENDED = "ended"
+
+
+# A recurring plan pauses and resumes; deleting it ends it (future visits cancelled, past ones kept).
+PLAN_TRANSITIONS: Mapping[PlanStatus, frozenset[PlanStatus]] = MappingProxyType({
+    PlanStatus.ACTIVE: frozenset({PlanStatus.PAUSED, PlanStatus.ENDED}),
+    PlanStatus.PAUSED: frozenset({PlanStatus.ACTIVE, PlanStatus.ENDED}),
+    PlanStatus.ENDED: frozenset(),
+})
+
+
+def check_plan_transition(current: PlanStatus, target: PlanStatus) -> None:
+    """Raise InvalidTransition unless a plan may go from current to target."""
+    if PlanStatus(target) not in PLAN_TRANSITIONS[PlanStatus(current)]:
+        raise InvalidTransition(PlanStatus(current), PlanStatus(target))
 
 
 def check_progress(current: RequestStatus, target: RequestStatus) -> None:

@@ -19,7 +19,9 @@ def _when(nullable: bool = True, index: bool = False):
 
 class ServiceRequest(SQLModel, table=True):
     __tablename__ = "service_request"
-    __table_args__ = (Index("ix_request_provider_window", "provider_id", "status", "scheduled_start"),)
+    __table_args__ = (Index("ix_request_provider_window", "provider_id", "status", "scheduled_start"),
+                      # A plan's visit is materialised once: re-runs and a second clock insert nothing.
+                      Index("uq_request_plan_occurrence", "plan_id", "occurrence_start", unique=True))
     id: int | None = Field(default=None, primary_key=True)
     senior_id: int = Field(foreign_key="senior.id", index=True)
     community_id: int = Field(foreign_key="community.id", index=True)
@@ -52,6 +54,10 @@ class ServiceRequest(SQLModel, table=True):
     cancelled_at: datetime | None = _when()
     cancel_reason: str | None = Field(default=None, max_length=200)
     service_note: str | None = Field(default=None, max_length=1000)
+    # Visits of a recurring plan (models/plans.py). Cancelling one by a pause or an edit clears
+    # occurrence_start, so the plan may materialise that time again; a skip keeps it.
+    plan_id: int | None = None  # plan.id (no foreign key: models/plans.py is not imported here)
+    occurrence_start: datetime | None = _when()
 
 
 class Offer(SQLModel, table=True):
@@ -123,6 +129,7 @@ class RequestPublic(SQLModel):
     completed_at: datetime | None
     cancelled_at: datetime | None
     cancel_reason: str | None
+    plan_id: int | None = None
     # Present only for the assigned provider during the visit, and for the senior's side.
     address: str | None = None
     senior_name: str | None = None

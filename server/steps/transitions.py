@@ -1,5 +1,5 @@
 """The one way a status changes: requests (recorded in their history), providers and organizations,
-and SOS alerts, each by its table in dispatch.lifecycle. A refused change is 409 invalid_transition."""
+SOS alerts and recurring plans, each by its table in dispatch.lifecycle. A refused change is 409 invalid_transition."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -9,8 +9,8 @@ from sqlalchemy import insert, update
 from sqlmodel import Session
 
 from dispatch.catalog import ProviderStatus
-from dispatch.lifecycle import (InvalidTransition, RequestStatus, SosStatus, check_progress, check_provider_transition,
-                                check_sos_transition, check_transition)
+from dispatch.lifecycle import (InvalidTransition, PlanStatus, RequestStatus, SosStatus, check_plan_transition,
+                                check_progress, check_provider_transition, check_sos_transition, check_transition)
 from models.providers import Organization, Provider
 from models.requests import RequestHistory, ServiceRequest
 from models.sos import SosAlert
@@ -82,6 +82,17 @@ def move_sos(session: Session, alert: SosAlert, target: SosStatus) -> None:
         raise invalid_transition(exc.current, exc.target) from exc
     alert.status = target
     session.add(alert)
+
+
+def move_plan(session: Session, plan, target: PlanStatus, *, now: datetime) -> None:
+    """Change a recurring plan's status by the table (active ↔ paused → ended)."""
+    try:
+        check_plan_transition(plan.status, target)
+    except InvalidTransition as exc:
+        raise invalid_transition(exc.current, exc.target) from exc
+    plan.status = target
+    plan.updated_at = now
+    session.add(plan)
 
 
 def invalid_transition(current: StrEnum | str, target: StrEnum | str) -> Conflict:
