@@ -4,14 +4,19 @@ from __future__ import annotations
 import pytest
 from sqlmodel import Session, func, select
 
-from dispatch.catalog import ProviderStatus, Role
+from dispatch.catalog import ProviderStatus, Role, ServiceType
+from dispatch.lifecycle import RequestStatus
 from models.accounts import User
 from models.engine import write_session
 from models.places import Community
 from models.providers import Organization, Provider
+from models.requests import RequestCreate
 from models.seniors import FamilyLink, Senior
 from server.errors import Conflict
-from server.services.demo import seed_demo
+from models.types import utcnow
+from server.services.demo import seed_demo, standing_of
+from server.services.requests import create_request
+from server.steps.directory import ProviderDirectory
 from tests.conftest import sqlite_engine
 
 
@@ -34,9 +39,10 @@ def seed_elsewhere(tmp_path, name: str, seed: int) -> dict:
 
 def test_the_same_seed_gives_the_same_data(db_session, tmp_path):
     counts = seed_demo(session=db_session, seniors=60, providers=20, seed=7)
-    assert (counts.seniors, counts.providers) == (60, 20)
     here = snapshot(db_session)
-    assert len(here["seniors"]) == 60 and len(here["providers"]) == 20
+    assert counts.seniors == len(here["seniors"]) == 60
+    # The duty roster for seniors 1-60 alone is more than 20 providers: it is made whole.
+    assert counts.providers == len(here["providers"]) > 20
     assert seed_elsewhere(tmp_path, "again", seed=7) == here
     assert seed_elsewhere(tmp_path, "other", seed=8) != here
 
@@ -50,8 +56,12 @@ def test_the_demo_is_plausible(db_session):
     assert all(24.5 < s.lat < 27.5 and 112 < s.lon < 114.5 for s in seniors)  # around Chenzhou
     assert all(s.address.startswith("郴州市") for s in seniors)
     assert db_session.exec(select(func.count()).select_from(FamilyLink)).one() == 60
-    providers = db_session.exec(select(Provider)).all()
-    assert all(p.status == ProviderStatus.VERIFIED for p in providers[:20])
+    providers = db_session.exec(select(Provider).order_by(Provider.id)).all()
+    roster = [p for p in providers if p.service_radius_km in (5.0, 12.0) and p.on_duty]
+    assert len(roster) % 2 == 0 and providers[:len(roster)] == roster
+    assert all(p.status == ProviderStatus.VERIFIED for p in roster)
+    for number, p in enumerate(providers[len(roster):], start=len(roster) + 1):
+        assert (p.status, p.on_duty) == standing_of(number)
     assert all(p.duty_lat is None or round(p.duty_lat, 3) == p.duty_lat for p in providers)
     assert all(not p.on_duty for p in providers if p.status != ProviderStatus.VERIFIED)
     admin = db_session.exec(select(User).where(User.role == Role.ADMIN)).one()
@@ -63,3 +73,24 @@ def test_it_refuses_a_database_that_already_has_seniors(db_session):
     with pytest.raises(Conflict) as caught:
         seed_demo(session=db_session, seniors=60, providers=20, seed=1)
     assert caught.value.code == "not_empty"
+
+
+def test_every_senior_a_demo_login_books_for_is_offered_every_service(db_session):
+    """Seniors 1-50 (own login) and 1-100 (family logins) booking any service as soon as possible
+    get offers, not an escalation. The first 100 seniors of seed 2018 are those of `make run`'s
+    2,000 (they are drawn first); the providers are the duty roster alone, so it covers them."""
+    seed_demo(session=db_session, seniors=100, providers=1, seed=2018)
+    directory = ProviderDirectory(db_session.get_bind())
+    now = utcnow()
+    seniors = db_session.exec(select(Senior).order_by(Senior.id)).all()
+    bookers = {link.senior_id: link.user_id for link in db_session.exec(select(FamilyLink)).all()}
+    outcomes = {}
+    for number, senior in enumerate(seniors, start=1):
+        booker = db_session.get(User, senior.user_id or bookers[senior.id])
+        assert booker.phone == (f"139{number:08d}" if number <= 50 else f"137{number:08d}")
+        for service in ServiceType:
+            booked = create_request(session=db_session, user=booker, directory=directory, now=now,
+                                    data=RequestCreate(senior_id=senior.id, service_type=service))
+            outcomes[number, service.value] = booked.status
+    assert len(outcomes) == 100 * len(ServiceType)
+    assert {k: v for k, v in outcomes.items() if v != RequestStatus.OFFERING} == {}
