@@ -14,12 +14,14 @@ class Settings:
     secret_key: str
     redis_url: str | None = None
     socketio_channel: str = "flask-socketio"  # Redis pub/sub channels ignore the database number
+    ratelimit_prefix: str = "flask-socketio:limits"  # rate-limit keys in Redis: "<channel>:limits" unless set
     host: str = "127.0.0.1"
     port: int = 5000
     geocoder: str = "offline"
     geocoder_options: dict = field(default_factory=dict)
     vapid_subject: str = "mailto:ops@linli.invalid"
     sms_webhook_url: str | None = None
+    sms_webhook_secret: str | None = None  # signs webhook calls; derived from secret_key when unset
     push_allowed_hosts: tuple[str, ...] = ()
     timezone: str = "Asia/Shanghai"
     cookie_secure: bool = False
@@ -48,12 +50,15 @@ class Settings:
             secret_key=env.get("LINLI_SECRET_KEY") or _kept_secret(instance),
             redis_url=env.get("LINLI_REDIS_URL") or None,
             socketio_channel=env.get("LINLI_SOCKETIO_CHANNEL") or "flask-socketio",
+            ratelimit_prefix=(env.get("LINLI_RATELIMIT_PREFIX")
+                              or f"{env.get('LINLI_SOCKETIO_CHANNEL') or 'flask-socketio'}:limits"),
             host=env.get("LINLI_HOST", "127.0.0.1"),
             port=int(env.get("LINLI_PORT", "5000")),
             geocoder=env.get("LINLI_GEOCODER", "offline"),
             geocoder_options=_prefixed(env, "LINLI_GEOCODER_"),
             vapid_subject=env.get("LINLI_VAPID_SUBJECT", "mailto:ops@linli.invalid"),
             sms_webhook_url=env.get("LINLI_SMS_WEBHOOK_URL") or None,
+            sms_webhook_secret=env.get("LINLI_SMS_WEBHOOK_SECRET") or None,
             push_allowed_hosts=_csv(env.get("LINLI_PUSH_ALLOWED_HOSTS")),
             timezone=env.get("LINLI_TIMEZONE", "Asia/Shanghai"),
             cookie_secure=env.get("LINLI_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),

@@ -38,7 +38,7 @@ def start(app: Flask, *, scheduler: bool) -> None:
     """The start-up every server runs before it listens (`linli serve`, the WSGI module): migrate,
     load the geo index (a gevent process would stall on its first booking otherwise), start the
     in-process scheduler when asked, and start the relay so that events written by other
-    processes (the clock) go out even while no request comes in."""
+    processes (the clock) go out even while no request comes in; and the notifier (Web Push, SMS)."""
     from models.types import utcnow
     from server.migrate import upgrade
 
@@ -50,3 +50,6 @@ def start(app: Flask, *, scheduler: bool) -> None:
 
         start_background(held.engine, held.directory)
     held.relay.start()
+    from server.notify import start as start_notifier
+
+    start_notifier(held)  # Web Push and SMS from the same outbox, in its own loop

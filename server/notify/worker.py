@@ -1,0 +1,147 @@
+"""The notifier: one loop per server process beside the Socket.IO relay.
+
+Woken by every commit that wrote outbox events (and by a slow poll, for other processes' events,
+retries and leases run out), it turns new events into deliveries, then sends the due ones
+through a small pool (a hanging push service holds one worker until its timeout, not the loop)
+and records each outcome under its claim. On gevent the threads are greenlets.
+"""
+from __future__ import annotations
+
+import logging
+import secrets
+import threading
+from concurrent.futures import ThreadPoolExecutor
+from zoneinfo import ZoneInfo
+
+from sqlalchemy.engine import Engine
+
+from dispatch.deliveries import Channel, RetryPolicy, Verdict
+from models.engine import read_session, write_session
+from models.types import utcnow
+from server.notify.messages import DueDelivery, notice_of, push_message, quiet_now, sms_text
+from server.notify.push import Attempt, PushChannel
+from server.notify.sms import SmsGateway
+from server.services.deliveries import (claim_due_deliveries, dispatch_events, has_due_deliveries, has_new_events,
+                                        latest_dispatched, record_attempts)
+
+log = logging.getLogger(__name__)
+LOOKBACK = 1000
+
+
+class Notifier:
+    def __init__(self, engine: Engine, push: PushChannel, sms: SmsGateway, *, zone: ZoneInfo,
+                 policy: RetryPolicy | None = None, poll_seconds: float = 1.0, workers: int = 8, batch: int = 100):
+        self._engine = engine
+        self.push = push
+        self.sms = sms
+        self.zone = zone
+        self.policy = policy or RetryPolicy()
+        self._poll = poll_seconds
+        self._batch = batch
+        self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linli-notify")
+        self._wake = threading.Event()
+        self._stopping = threading.Event()
+        self._started = False
+        self._lock = threading.Lock()
+        self._floor: int | None = None  # events up to this one were there before this process looked
+        self._newest = 0  # the newest event id this process has dispatched
+        self.counts: dict[str, int] = {}  # deliveries by the status their last attempt left them in
+
+    def begin_after(self, event_id: int) -> None:
+        """Dispatch only events after this id (tests; a fresh process starts where dispatching stopped)."""
+        self._floor = self._newest = event_id
+
+    def kick(self) -> None:
+        """A commit wrote events: look now."""
+        self._wake.set()
+
+    def start(self) -> None:
+        """Start the loop once."""
+        with self._lock:
+            if not self._started:
+                threading.Thread(target=self._run, name="linli-notifier", daemon=True).start()
+                self._started = True
+
+    def stop(self) -> None:
+        self._stopping.set()
+        self._wake.set()
+
+    def _run(self) -> None:
+        while not self._stopping.is_set():
+            self._wake.wait(self._poll)
+            self._wake.clear()
+            if self._stopping.is_set():
+                return
+            try:
+                self.run_once()
+            except Exception:  # a DB hiccup must not end notifications; the next tick retries
+                log.exception("notifier pass failed")
+
+    def run_once(self) -> int:
+        """Dispatch new events and send every due delivery; returns how many were attempted."""
+        attempted = 0
+        while True:
+            due = self.dispatch()
+            due += self._claim()
+            if not due:
+                return attempted
+            self.send(due)
+            attempted += len(due)
+
+    def dispatch(self) -> list[DueDelivery]:
+        """New events into deliveries (this process claims those due now)."""
+        if self._floor is None:
+            with read_session(self._engine) as session:
+                self._floor = self._newest = latest_dispatched(session=session)
+        # On PostgreSQL an id is taken before its transaction commits, so a lower id may commit
+        # after a higher one was dispatched: look a little behind the newest (dispatched ones are
+        # skipped by the claim table).
+        after = max(self._floor, self._newest - LOOKBACK)
+        claim = secrets.token_hex(8)
+        due: list[DueDelivery] = []
+        while True:
+            with read_session(self._engine) as session:
+                if not has_new_events(session=session, after=after):
+                    return due
+            with write_session(self._engine) as session:
+                newest, claimed = dispatch_events(session=session, now=utcnow(), after=after, claim=claim,
+                                                  policy=self.policy, zone=self.zone, limit=self._batch)
+            due += claimed
+            self._newest = max(self._newest, newest)
+            after = newest
+
+    def _claim(self) -> list[DueDelivery]:
+        with read_session(self._engine) as session:
+            if not has_due_deliveries(session=session, now=utcnow()):
+                return []
+        with write_session(self._engine) as session:
+            return claim_due_deliveries(session=session, now=utcnow(), claim=secrets.token_hex(8),
+                                        policy=self.policy, limit=self._batch)
+
+    def send(self, due: list[DueDelivery]) -> None:
+        """Send claimed deliveries through the pool, then record every outcome in one transaction."""
+        now = utcnow()
+        attempts = list(self._pool.map(lambda d: self.attempt(d, now), due))
+        with write_session(self._engine) as session:
+            counts = record_attempts(session=session, results=list(zip(due, attempts)), now=utcnow(),
+                                     policy=self.policy)
+        for status, n in counts.items():
+            self.counts[status] = self.counts.get(status, 0) + n
+
+    def attempt(self, due: DueDelivery, now) -> Attempt:
+        """One send of one delivery."""
+        notice = notice_of(due, now)
+        if notice is None:
+            return Attempt(Verdict.REFUSED, error="no longer a notice for this recipient")
+        try:
+            if due.channel is Channel.PUSH:
+                if due.endpoint is None:
+                    return Attempt(Verdict.GONE, error="unsubscribed")
+                silent = not notice.bypass_quiet and quiet_now(due, now, self.zone)
+                return self.push.send(push_message(due, notice, silent=silent))
+            if not due.phone:
+                return Attempt(Verdict.GONE, error="no phone number")
+            return self.sms.send(delivery_id=due.id, phone=due.phone, text=sms_text(due, notice), kind=notice.kind)
+        except Exception as exc:  # a bug in one message must not stop the rest: retried, and logged
+            log.exception("delivery %s", due.id)
+            return Attempt(Verdict.RETRY, error=f"{type(exc).__name__}: {exc}"[:300])
