@@ -16,7 +16,7 @@ from dateutil.rrule import DAILY, MONTHLY, WEEKLY, rrule, rrulestr
 # Care recurs daily at most: hourly and finer rules, and rules that fix their own hours, would
 # put more than one visit of a type on a day.
 ALLOWED_FREQS = {DAILY: "DAILY", WEEKLY: "WEEKLY", MONTHLY: "MONTHLY"}
-FORBIDDEN_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND", "DTSTART")
+FORBIDDEN_PARTS = ("BYHOUR", "BYMINUTE", "BYSECOND")
 MAX_COUNT = 1000
 FIRST_VISIT_WITHIN = timedelta(days=400)  # a rule with no visit in this long names impossible dates
 HORIZON = timedelta(days=14)
@@ -41,9 +41,13 @@ def parse_rule(value: str, start_local: datetime) -> rrule:
     """The dateutil rrule for a plan's RRULE value and local start; RuleError when a plan can't use it."""
     text = value.strip().removeprefix("RRULE:")
     upper = text.upper()
+    if "\n" in text or "DTSTART" in upper:
+        raise RuleError("只写 RRULE 的值，开始时间由 start 给出 / give only the RRULE value: start gives DTSTART")
     for part in FORBIDDEN_PARTS:
         if part + "=" in upper:
             raise RuleError(f"规则不能包含 {part}（时间由 start 决定）/ the rule may not set {part}: the time comes from start")
+    if "COUNT=" in upper and "UNTIL=" in upper:
+        raise RuleError("COUNT 与 UNTIL 不能同时使用 / COUNT and UNTIL may not both be given")
     try:
         rule = rrulestr(text, dtstart=start_local.replace(tzinfo=None, second=0, microsecond=0))
     except (ValueError, TypeError, KeyError, IndexError) as exc:
