@@ -12,7 +12,7 @@ from server import db, hooks
 from server.state import KEY as STATE_KEY, AppState
 from server.api import register_api
 from server.config import Settings
-from server.limits import limiter
+from server.limits import init_limits
 from server.steps.directory import ProviderDirectory
 from server.sockets import init_sockets
 
@@ -32,16 +32,13 @@ def create_app(settings: Settings | None = None, *, engine=None) -> OpenAPI:
                   validation_error_model=hooks.ErrorBody, validation_error_callback=hooks.validation_error_response,
                   instance_path=str(settings.instance_path), static_folder=None)
     app.config.update(SECRET_KEY=settings.secret_key, LINLI_SETTINGS=settings,
-                      MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_AS_ASCII=False,
-                      RATELIMIT_ENABLED=settings.rate_limits_enabled,
-                      RATELIMIT_STORAGE_URI=settings.redis_url or "memory://",
-                      RATELIMIT_HEADERS_ENABLED=True)
+                      MAX_CONTENT_LENGTH=settings.max_body_bytes, JSON_AS_ASCII=False)
     app.json.ensure_ascii = False
     engine = engine or make_engine(settings.database_url)
     app.extensions[STATE_KEY] = AppState(settings=settings, engine=engine,
                                          directory=ProviderDirectory(engine, warm=settings.index_warm,
                                                                      check_every=settings.index_check_seconds))
-    limiter.init_app(app)
+    init_limits(app, settings)
     app.before_request(hooks.check_body)
     app.after_request(hooks.security_headers)
     app.teardown_appcontext(db.close_session)

@@ -14,6 +14,7 @@ class Settings:
     secret_key: str
     redis_url: str | None = None
     socketio_channel: str = "flask-socketio"  # Redis pub/sub channels ignore the database number
+    ratelimit_prefix: str = "flask-socketio:limits"  # rate-limit keys in Redis: "<channel>:limits" unless set
     host: str = "127.0.0.1"
     port: int = 5000
     geocoder: str = "offline"
@@ -49,6 +50,8 @@ class Settings:
             secret_key=env.get("LINLI_SECRET_KEY") or _kept_secret(instance),
             redis_url=env.get("LINLI_REDIS_URL") or None,
             socketio_channel=env.get("LINLI_SOCKETIO_CHANNEL") or "flask-socketio",
+            ratelimit_prefix=(env.get("LINLI_RATELIMIT_PREFIX")
+                              or f"{env.get('LINLI_SOCKETIO_CHANNEL') or 'flask-socketio'}:limits"),
             host=env.get("LINLI_HOST", "127.0.0.1"),
             port=int(env.get("LINLI_PORT", "5000")),
             geocoder=env.get("LINLI_GEOCODER", "offline"),

@@ -11,6 +11,7 @@ from sqlalchemy.exc import OperationalError
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
 
 from server.errors import AppError, BadRequest, Busy, Invalid, RateLimited, TooLarge, UnsupportedMedia, field_error
+from server.limits import retry_after
 
 log = logging.getLogger(__name__)
 
@@ -115,7 +116,7 @@ def register_error_handlers(app: Flask) -> None:
 
     @app.errorhandler(RateLimitExceeded)
     def rate_limited(exc: RateLimitExceeded):
-        retry = str(max(1, int(getattr(exc, "retry_after", 0) or 60)))
+        retry = str(retry_after())
         return error_response(RateLimited(headers={"Retry-After": retry}, details={"limit": str(exc.limit.limit)}))
 
     @app.errorhandler(RequestEntityTooLarge)

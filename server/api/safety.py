@@ -9,7 +9,7 @@ from server import db
 from server.api import blueprint, limit, reply
 from server.auth import current_user
 from server.idempotency import idempotent
-from server.limits import limiter, sos_senior_key
+from server.limits import counts_when_allowed, limiter, sos_senior_key
 from server.services import sos
 
 api = blueprint("safety", "紧急求助", "Safety (SOS)")
@@ -37,7 +37,7 @@ def get_sos(path: SosPath):
 
 
 @api.post("/sos", responses={201: SosPublic, 200: SosPublic})
-@limiter.limit(limit("sos_limit"), key_func=sos_senior_key)
+@limiter.limit(limit("sos_limit"), key_func=sos_senior_key, deduct_when=counts_when_allowed)
 @idempotent
 def raise_sos(body: SosCreate):
     """One press alerts linked family, the community's staff and the nearest on-duty providers; while

@@ -54,3 +54,107 @@ def test_the_default_login_limit_is_ten_a_minute(tmp_path, engine, one_window):
 def test_limits_are_off_when_disabled(client):
     attempt = {"phone": "13700137000", "password": "wrong-password"}
     assert {client.post("/api/v1/auth/login", json=attempt).status_code for _ in range(12)} == {401}
+
+
+# ---- logins: the limit holds in every 60-second span ---------------------------------------------
+
+class FakeClock:
+    """time.time() under the test's control (the limiters read it), starting 0.5 s before a minute
+    boundary: where sliding-window counters let a second burst through."""
+
+    def __init__(self):
+        self.now = (int(time.time()) // 60 + 5) * 60 - 0.5
+
+    def __call__(self) -> float:
+        return self.now
+
+
+def test_the_login_limit_holds_across_a_minute_boundary(tmp_path, engine, monkeypatch):
+    from server import create_app
+
+    clock = FakeClock()
+    monkeypatch.setattr(time, "time", clock)
+    client = create_app(make_settings(tmp_path, rate_limits_enabled=True), engine=engine).test_client()
+    attempt = {"phone": "13900139001", "password": "wrong-password"}
+
+    def tries(n: int) -> list[int]:
+        return [client.post("/api/v1/auth/login", json=attempt).status_code for _ in range(n)]
+
+    assert tries(10) == [401] * 10
+    clock.now += 1.0  # 0.5 s into the next minute: sliding-window counters admitted 9 more here
+    assert tries(9) == [429] * 9
+    clock.now += 58.5  # 59.5 s after the first ten: still within 60 s of them
+    assert tries(1) == [429]
+    clock.now += 1.0  # 60.5 s after them: they have left the window
+    assert tries(10) == [401] * 10
+    assert tries(1) == [429]
+
+
+def test_a_refused_login_says_when_to_retry(tmp_path, engine, monkeypatch):
+    from server import create_app
+
+    clock = FakeClock()
+    monkeypatch.setattr(time, "time", clock)
+    client = create_app(make_settings(tmp_path, rate_limits_enabled=True, login_limit_phone="2/minute"),
+                        engine=engine).test_client()
+    attempt = {"phone": "13900139002", "password": "wrong-password"}
+    assert [client.post("/api/v1/auth/login", json=attempt).status_code for _ in range(2)] == [401, 401]
+    clock.now += 30
+    r = client.post("/api/v1/auth/login", json=attempt)
+    assert r.status_code == 429 and 1 <= int(r.headers["Retry-After"]) <= 31
+
+
+# ---- SOS: only calls that got through count, per senior and caller --------------------------------
+
+@pytest.fixture
+def sos_world(session):
+    from dispatch.catalog import Role
+    from tests import factories as f
+
+    a = f.first_community(session)
+    senior_user = f.user(session, Role.SENIOR)
+    senior = f.senior(session, a, owner=senior_user)
+    fam = f.user(session, Role.FAMILY)
+    f.family_link(session, senior, fam)
+    w = dict(senior=senior.id, own=f.bearer(session, senior_user), family=f.bearer(session, fam),
+             stranger=f.bearer(session, f.user(session, Role.FAMILY)),
+             provider=f.bearer(session, f.user(session, Role.PROVIDER)))
+    session.commit()
+    return w
+
+
+@pytest.fixture
+def sos_client(tmp_path, engine, one_window):
+    from server import create_app
+
+    return create_app(make_settings(tmp_path, rate_limits_enabled=True), engine=engine).test_client()
+
+
+def test_nobody_elses_sos_calls_can_silence_a_seniors_own(sos_client, sos_world):
+    body = {"senior_id": sos_world["senior"]}
+    for _ in range(10):  # not signed in
+        assert sos_client.post("/api/v1/sos", json=body).status_code == 401
+    for who in ("stranger", "provider"):  # signed in, but not this senior's
+        for _ in range(10):
+            assert sos_client.post("/api/v1/sos", json=body, headers=sos_world[who]).status_code == 404
+    for bad in ("13", 13.0, True):  # refused as input: never counted either
+        assert sos_client.post("/api/v1/sos", json={"senior_id": bad}, headers=sos_world["own"]).status_code == 422
+    first = sos_client.post("/api/v1/sos", json=body, headers=sos_world["own"])
+    assert first.status_code == 201, first.get_json()
+    assert sos_client.post("/api/v1/sos", json=body, headers=sos_world["family"]).status_code == 200
+
+
+def test_the_sos_limit_counts_each_callers_presses_apart(sos_client, sos_world):
+    body = {"senior_id": sos_world["senior"]}
+    own = [sos_client.post("/api/v1/sos", json=body, headers=sos_world["own"]).status_code for _ in range(11)]
+    assert own == [201] + [200] * 9 + [429]  # the open alert comes back; the 11th press in a minute is limited
+    r = sos_client.post("/api/v1/sos", json=body, headers=sos_world["own"])
+    assert r.status_code == 429 and r.headers["Retry-After"]
+    assert sos_client.post("/api/v1/sos", json=body, headers=sos_world["family"]).status_code == 200
+
+
+def test_an_idempotent_replay_of_an_sos_is_not_counted(sos_client, sos_world):
+    body, key = {"senior_id": sos_world["senior"]}, {"Idempotency-Key": "sos-press-1"}
+    statuses = [sos_client.post("/api/v1/sos", json=body, headers={**sos_world["own"], **key}).status_code
+                for _ in range(15)]
+    assert statuses == [201] * 15
