@@ -247,3 +247,90 @@ def test_push_off_and_quiet_hours(engine, tmp_path, endpoint):
     event(engine, quiet_user, "sos_alert", SOS)  # SOS rings even in quiet hours
     notifier.run_once()
     assert sub.decrypt(endpoint.wait_for(2)[1].body)["silent"] is False
+
+
+def test_an_sos_texts_the_family_through_the_signed_webhook(engine, tmp_path, endpoint):
+    from server.notify.sms import WebhookGateway, signature
+
+    gateway = WebhookGateway(endpoint.url("/sms"), "webhook-secret", timeout=(1.0, 2.0))
+    family, phone = person(engine, Role.FAMILY)
+    senior, _ = person(engine, Role.SENIOR)
+    notifier = notifier_for(engine, tmp_path, endpoint, sms=gateway)
+    event(engine, family, "sos_alert", SOS)
+    event(engine, senior, "sos_alert", SOS)  # the senior pressed it: nothing to tell them
+    notifier.run_once()
+    [got] = endpoint.wait_for(1)
+    import json
+
+    body = json.loads(got.body)
+    assert body["to"] == phone and body["kind"] == "sos" and "王秀兰" in body["text"] and len(body["text"]) <= 120
+    assert got.headers["X-Linli-Signature"] == signature("webhook-secret", got.headers["X-Linli-Timestamp"], got.body)
+    [row] = deliveries(engine, family)
+    assert (row.channel, row.status) == ("sms", "sent") and deliveries(engine, senior) == []
+
+
+def test_with_the_webhook_down_the_text_is_retried_and_recorded(engine, tmp_path, endpoint):
+    from server.notify.sms import WebhookGateway
+
+    gateway = WebhookGateway(endpoint.url("/sms"), "webhook-secret", timeout=(0.5, 0.5))
+    endpoint.close()  # nothing listens there any more
+    family, _ = person(engine, Role.FAMILY)
+    notifier = notifier_for(engine, tmp_path, endpoint, sms=gateway)
+    event(engine, family, "sos_alert", SOS)
+    notifier.run_once()
+    time.sleep(0.3)
+    notifier.run_once()
+    [row] = deliveries(engine, family)
+    assert row.status == "queued" and row.attempts == 2 and "ConnectionError" in row.last_error
+
+
+def test_an_escalated_visit_texts_the_family_but_waits_out_their_quiet_hours(engine, tmp_path, endpoint):
+    family, _ = person(engine, Role.FAMILY, quiet_start="00:00", quiet_end="23:59")
+    notifier = notifier_for(engine, tmp_path, endpoint)
+    event(engine, family, "request_updated", {"request": {"id": 8, "status": "escalated", "service_type": "meal"}})
+    notifier.run_once()
+    [row] = deliveries(engine, family)
+    assert (row.channel, row.status, row.attempts) == ("sms", "queued", 0) and row.next_attempt_at > utcnow()
+
+
+_DIE_AFTER_CLAIM = """
+import os, signal, sys
+from zoneinfo import ZoneInfo
+from dispatch.deliveries import RetryPolicy
+from models.engine import make_engine
+from server.notify.endpoints import EndpointPolicy
+from server.notify.push import PushChannel
+from server.notify.sms import LogGateway
+from server.notify.worker import Notifier
+from server.vapid import VapidSigner, load_or_create
+url, folder, host, after = sys.argv[1:5]
+push = PushChannel(VapidSigner(load_or_create(folder), "mailto:t@linli.invalid"), EndpointPolicy([host]))
+notifier = Notifier(make_engine(url), push, LogGateway(), zone=ZoneInfo("Asia/Shanghai"),
+                    policy=RetryPolicy(lease_seconds=1.0))
+notifier.begin_after(int(after))
+claimed = notifier.dispatch()          # committed: written and claimed
+print(len(claimed), flush=True)
+os.kill(os.getpid(), signal.SIGKILL)   # killed -9 between commit and send
+"""
+
+
+def test_a_sender_killed_9_between_commit_and_send_loses_nothing(engine, tmp_path, endpoint):
+    import subprocess
+    import sys
+
+    user_id, _ = person(engine, Role.PROVIDER, devices=[Subscriber(endpoint.url())])
+    with read_session(engine) as session:
+        after = session.execute(select(func.max(Event.id))).scalar() or 0
+    event(engine, user_id)
+    url = engine.url.render_as_string(hide_password=False)
+    done = subprocess.run([sys.executable, "-c", _DIE_AFTER_CLAIM, url, str(tmp_path), endpoint.host, str(after)],
+                          capture_output=True, text=True, timeout=60)
+    assert done.returncode == -9 and done.stdout.strip() == "1", done.stderr
+    assert endpoint.received == []
+    survivor = notifier_for(engine, tmp_path, endpoint, policy=RetryPolicy(lease_seconds=1.0))
+    assert survivor.run_once() == 0  # leased to the dead sender for now
+    time.sleep(1.1)
+    assert survivor.run_once() == 1
+    assert len(endpoint.wait_for(1)) == 1
+    [row] = deliveries(engine, user_id)
+    assert (row.status, row.attempts) == ("sent", 2)
