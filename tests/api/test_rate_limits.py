@@ -1,7 +1,10 @@
 """Rate limits: login is limited per phone; over the limit is 429 with Retry-After, in the error shape."""
 from __future__ import annotations
 
+import os
+import random
 import time
+import uuid
 
 import pytest
 
@@ -158,3 +161,61 @@ def test_an_idempotent_replay_of_an_sos_is_not_counted(sos_client, sos_world):
     statuses = [sos_client.post("/api/v1/sos", json=body, headers={**sos_world["own"], **key}).status_code
                 for _ in range(15)]
     assert statuses == [201] * 15
+
+
+# ---- Redis: keys under the deployment's prefix -----------------------------------------------------
+
+REDIS_BASE = os.environ.get("LINLI_TEST_REDIS_URL", "redis://127.0.0.1:6379")
+
+
+@pytest.fixture
+def redis_db():
+    """A Redis database number of this test's choosing (skipped without Redis outside CI)."""
+    import redis
+
+    from tests.conftest import IN_CI
+
+    url = f"{REDIS_BASE}/{random.randint(1, 15)}"
+    try:
+        client = redis.Redis.from_url(url, socket_connect_timeout=2)
+        client.ping()
+    except Exception as exc:  # any failure to reach it means "not here"
+        if IN_CI:
+            pytest.fail(f"Redis unreachable in CI: {exc}")
+        pytest.skip(f"Redis unreachable: {exc}")
+    yield url, client
+    client.close()
+
+
+def _redis_app(tmp_path, engine, url: str, env: dict):
+    from server import create_app
+    from server.config import Settings
+
+    settings = Settings.from_env({"LINLI_INSTANCE_PATH": str(tmp_path / "instance"), "LINLI_REDIS_URL": url,
+                                  **env}, secret_key="test-secret", index_warm="sync", relay_autostart=False)
+    return create_app(settings, engine=engine)
+
+
+@pytest.mark.redis
+@pytest.mark.parametrize("env, prefix", [({"LINLI_SOCKETIO_CHANNEL": "linli-{run}"}, "linli-{run}:limits"),
+                                         ({"LINLI_SOCKETIO_CHANNEL": "linli-{run}",
+                                           "LINLI_RATELIMIT_PREFIX": "rl-{run}"}, "rl-{run}")])
+def test_rate_limit_keys_in_redis_carry_the_deployment_prefix(tmp_path, engine, redis_db, one_window, env, prefix):
+    url, client = redis_db
+    run = uuid.uuid4().hex[:10]
+    env = {k: v.format(run=run) for k, v in env.items()}
+    prefix = prefix.format(run=run)
+    app = _redis_app(tmp_path, engine, url, env)
+    try:
+        attempt = {"phone": "13900139003", "password": "wrong-password"}
+        statuses = [app.test_client().post("/api/v1/auth/login", json=attempt).status_code for _ in range(11)]
+        assert statuses == [401] * 10 + [429]  # the moving window works on Redis too
+        keys = [k.decode() for k in client.scan_iter(match="*13900139003*")]
+        assert keys and all(k.startswith(f"{prefix}:") for k in keys), keys
+        assert not [k for k in client.scan_iter(match="LIMITS:*13900139003*")]
+        # Another deployment on the same Redis (its own channel) counts apart.
+        other = _redis_app(tmp_path / "other", engine, url, {"LINLI_SOCKETIO_CHANNEL": f"other-{run}"})
+        assert other.test_client().post("/api/v1/auth/login", json=attempt).status_code == 401
+    finally:
+        for key in list(client.scan_iter(match=f"{prefix}:*")) + list(client.scan_iter(match=f"other-{run}:*")):
+            client.delete(key)
