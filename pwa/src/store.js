@@ -46,17 +46,19 @@ export async function refresh() {
   const jobs = [];
   if (role === "senior" || role === "family") {
     const seniorsKey = `linli.seniors.${state.user.id}`;
-    jobs.push(api("/seniors?limit=50").catch((e) => {
-      // Offline: the ids and names seen last time, so a booking can still be queued.
-      if (e.code === "network") return JSON.parse(localStorage.getItem(seniorsKey) || "[]");
-      throw e;
-    }).then(async (list) => {
+    jobs.push(api("/seniors?limit=50").then(async (list) => {
       localStorage.setItem(seniorsKey, JSON.stringify(list.map(({ id, name }) => ({ id, name }))));
-      state.seniors = await Promise.all(list.map((s) => api(`/seniors/${s.id}`).catch(() => s)));
+      const full = await Promise.all(list.map((s) => api(`/seniors/${s.id}`).catch(() => null)));
+      if (full.some((s) => s === null)) throw new ApiError(0, "network", "network"); // keep what we had
+      state.seniors = full;
       if (role === "senior") {
-        const contacts = state.seniors.flatMap((s) => s.emergency_contacts || []).map(({ name, phone, relation }) => ({ name, phone, relation }));
+        const contacts = full.flatMap((s) => s.emergency_contacts || []).map(({ name, phone, relation }) => ({ name, phone, relation }));
         localStorage.setItem(contactsKey(), JSON.stringify(contacts));
       }
+    }).catch((e) => {
+      // Offline: keep what is shown, or the ids and names seen last time, so a booking can still be queued.
+      if (e.code !== "network") throw e;
+      if (!state.seniors.length) state.seniors = JSON.parse(localStorage.getItem(seniorsKey) || "[]");
     }));
     jobs.push(api("/sos?status=open").then((list) => { state.sos = new Map(list.map((s) => [s.id, s])); }).catch(() => {}));
   }

@@ -28,6 +28,14 @@ PHONE = {"viewport": {"width": 360, "height": 800}, "device_scale_factor": 2, "i
 AXE = ROOT / "pwa" / "node_modules" / "axe-core" / "axe.min.js"
 
 pytestmark = pytest.mark.e2e
+TIMEOUT_MS = 20_000  # generous: CI machines run other suites beside these
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _patient_expect():
+    from playwright.sync_api import expect
+
+    expect.set_options(timeout=TIMEOUT_MS)
 
 
 def _missing(what: str):
@@ -101,7 +109,7 @@ def phone(browser, world):
         if geolocation:
             options.update(geolocation=geolocation, permissions=["geolocation"])
         context = browser.new_context(**options)
-        context.set_default_timeout(10_000)
+        context.set_default_timeout(TIMEOUT_MS)
         contexts.append(context)
         if number:
             r = context.request.post("/api/v1/auth/login", data={"phone": number, "password": f.PASSWORD})

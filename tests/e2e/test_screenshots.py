@@ -32,7 +32,9 @@ def visit_done(world, service: str):
     """A visit booked, accepted, carried out and checked out through the API."""
     senior, provider = api_as(world, world.senior_phone), api_as(world, world.provider_phone)
     request = senior.post(f"{senior.base}/requests", json={"senior_id": world.senior_id, "service_type": service}).json()
-    offer = next(o for o in provider.get(f"{provider.base}/offers").json() if o["request_id"] == request["id"])
+    offers = provider.get(f"{provider.base}/offers")
+    assert offers.ok, offers.text
+    offer = next(o for o in offers.json() if o["request_id"] == request["id"])
     assert provider.post(f"{provider.base}/offers/{offer['id']}/accept", json={}).ok
     at = {"lat": world.senior_at["latitude"], "lon": world.senior_at["longitude"]}
     for status in ("en_route", "in_service", "completed"):
