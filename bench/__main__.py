@@ -10,12 +10,13 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import booking, logins, moving, search
+from bench import booking, logins, moving, push, search
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
     "moving": moving.section,
     "booking": booking.section,
+    "push": push.section,
     "logins": logins.section,
 }
 

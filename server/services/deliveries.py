@@ -40,6 +40,9 @@ _NEW_EVENTS = (select(_E.id, _E.type, _E.user_id, _E.community_id, _E.payload, _
                .order_by(_E.id).limit(bindparam("limit")))
 
 
+_INSERT_DELIVERIES = insert(Delivery.__table__).returning(_D.id, _D.claim, sort_by_parameter_order=True)
+
+
 def latest_dispatched(*, session: Session) -> int:
     """Where a new dispatcher starts: the newest event already dispatched, or (on a database that
     never dispatched) the newest event, so history is not sent to phones."""
@@ -75,20 +78,23 @@ def dispatch_events(*, session: Session, now: datetime, after: int, claim: str, 
     rows = _delivery_rows(session, events, now=now, claim=claim, policy=policy, zone=zone)
     ids: list[int] = []
     if rows:
-        result = session.execute(insert(Delivery.__table__).returning(_D.id, _D.claim, sort_by_parameter_order=True),
-                                 rows)
+        result = session.execute(_INSERT_DELIVERIES, rows)
         ids = [r.id for r in result.all() if r.claim == claim]
     due = load_due(session, ids, claim)
     session.commit()
     return max(e.id for e in events) if events else after, due
 
 
+# One statement per dialect, built once, run as an executemany (a multi-row VALUES built per call
+# was compiled anew every time: a third of the dispatch).
+_MARKS = {name: (make(EventNotice.__table__).on_conflict_do_nothing(index_elements=["event_id"])
+                 .returning(_N.event_id, sort_by_parameter_order=True))
+          for name, make in (("postgresql", postgresql.insert), ("sqlite", sqlite.insert))}
+
+
 def _claim_events(session: Session, event_ids: list[int], now: datetime) -> set[int]:
-    dialect = session.get_bind().dialect.name
-    make = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    stmt = (make(EventNotice.__table__).values([{"event_id": i, "at": now} for i in event_ids])
-            .on_conflict_do_nothing(index_elements=["event_id"]).returning(_N.event_id))
-    return set(session.execute(stmt).scalars().all())
+    stmt = _MARKS[session.get_bind().dialect.name]
+    return set(session.execute(stmt, [{"event_id": i, "at": now} for i in event_ids]).scalars().all())
 
 
 def _recipients(session: Session, events) -> dict[int, list[int]]:
