@@ -5,7 +5,7 @@ from datetime import datetime
 from typing import Literal
 
 from pydantic import Field as PField, field_validator
-from sqlalchemy import JSON, Column
+from sqlalchemy import JSON, Column, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from dispatch.catalog import ProviderStatus, ServiceType
@@ -54,6 +54,24 @@ class Provider(SQLModel, table=True):
     # The provider counter's value at this row's last dispatch-relevant change (see bump_revision).
     revision: int = Field(default=0, index=True)
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+
+
+MembershipStatus = Literal["pending", "accepted", "declined"]
+
+
+class Membership(SQLModel, table=True):
+    """A provider's request to join an organization, which its admin accepts or declines. Until
+    accepted, Provider.organization_id stays empty: naming an organization joins nothing."""
+
+    __tablename__ = "organization_membership"
+    __table_args__ = (UniqueConstraint("organization_id", "provider_id", name="uq_membership_once"),)
+    id: int | None = Field(default=None, primary_key=True)
+    organization_id: int = Field(foreign_key="organization.id", index=True)
+    provider_id: int = Field(foreign_key="provider.id", index=True)
+    status: str = Field(default="pending", max_length=10)
+    requested_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
+    decided_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
+    decided_by: int | None = Field(default=None, foreign_key="user.id")
 
 
 class Counter(SQLModel, table=True):
@@ -125,6 +143,8 @@ class ProviderPublic(SQLModel):
     rating_count: int
     on_duty: bool
     duty_updated_at: datetime | None
+    # The organization this provider asked to join, while its admin has not yet accepted.
+    pending_organization_id: int | None = None
 
 
 class StatusChange(SQLModel):
@@ -137,3 +157,20 @@ class DutyUpdate(SQLModel):
     on_duty: bool
     lat: Latitude | None = None
     lon: Longitude | None = None
+
+
+class MemberQuery(SQLModel):
+    status: MembershipStatus = "pending"
+
+
+class MemberPublic(SQLModel):
+    """A provider as an organization's admin sees a join request or a member."""
+
+    provider_id: int
+    name: str
+    services: list[ServiceType]
+    community_id: int
+    provider_status: ProviderStatus
+    status: MembershipStatus
+    requested_at: datetime | None
+    decided_at: datetime | None

@@ -3,14 +3,14 @@
 from pydantic import BaseModel, Field
 
 from dispatch.catalog import ProviderStatus
-from models.providers import (DutyUpdate, OrganizationCreate, OrganizationPublic, ProviderCreate, ProviderPublic,
-                              StatusChange)
+from models.providers import (DutyUpdate, MemberPublic, MemberQuery, OrganizationCreate, OrganizationPublic,
+                              ProviderCreate, ProviderPublic, StatusChange)
 from models.types import MAX_ID, Id
 from server import db
 from server.api import blueprint, directory, reply
 from models.types import utcnow
 from server.auth import current_user
-from server.services import providers
+from server.services import memberships, providers
 
 api = blueprint("providers", "服务机构与人员", "Providers")
 
@@ -21,6 +21,11 @@ class ProviderPath(BaseModel):
 
 class OrganizationPath(BaseModel):
     organization_id: Id
+
+
+class MemberPath(BaseModel):
+    organization_id: Id
+    provider_id: Id
 
 
 class ProviderQuery(BaseModel):
@@ -47,6 +52,29 @@ def verify_organization(path: OrganizationPath):
     """Center staff verify an organization."""
     return reply(providers.verify_organization(session=db.session(), user=current_user(),
                                                organization_id=path.organization_id))
+
+
+@api.get("/organizations/<int:organization_id>/members", responses={200: MemberPublic})
+def list_members(path: OrganizationPath, query: MemberQuery):
+    """An organization's join requests (status=pending, the default; declined) or its members (accepted)."""
+    return reply(memberships.list_members(session=db.session(), user=current_user(),
+                                          organization_id=path.organization_id, status=query.status))
+
+
+@api.post("/organizations/<int:organization_id>/members/<int:provider_id>/accept", responses={200: MemberPublic})
+def accept_member(path: MemberPath):
+    """The organization's admin accepts a provider's request to join: the provider now belongs to it."""
+    return reply(memberships.decide_member(session=db.session(), user=current_user(),
+                                           organization_id=path.organization_id, provider_id=path.provider_id,
+                                           accept=True, now=utcnow()))
+
+
+@api.post("/organizations/<int:organization_id>/members/<int:provider_id>/decline", responses={200: MemberPublic})
+def decline_member(path: MemberPath):
+    """The organization's admin declines a provider's request to join."""
+    return reply(memberships.decide_member(session=db.session(), user=current_user(),
+                                           organization_id=path.organization_id, provider_id=path.provider_id,
+                                           accept=False, now=utcnow()))
 
 
 @api.post("/providers", responses={201: ProviderPublic})

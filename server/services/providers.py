@@ -8,8 +8,8 @@ from sqlmodel import Session, select
 from dispatch.catalog import ProviderStatus, Role
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.accounts import User
-from models.providers import (DutyUpdate, Organization, OrganizationCreate, OrganizationPublic, Provider,
-                              ProviderCreate, ProviderPublic)
+from models.providers import (DutyUpdate, Membership, Organization, OrganizationCreate, OrganizationPublic,
+                              Provider, ProviderCreate, ProviderPublic)
 from models.requests import Offer, ServiceRequest
 from models.types import utcnow
 from server.errors import Conflict, Forbidden, field_error
@@ -58,7 +58,8 @@ def verify_organization(*, session: Session, user: User, organization_id: int) -
 
 
 def create_provider(*, session: Session, user: User, data: ProviderCreate) -> ProviderPublic:
-    """A provider registers their own profile; it waits for the center's verification."""
+    """A provider registers their own profile; it waits for the center's verification, and a named
+    organization's admin must accept them before they belong to it."""
     require_role(user, Role.PROVIDER)
     if session.exec(select(Provider.id).where(Provider.user_id == user.id)).first():
         raise Conflict("已有服务人员档案 / You already have a provider profile", code="profile_exists")
@@ -67,13 +68,18 @@ def create_provider(*, session: Session, user: User, data: ProviderCreate) -> Pr
         if org is None or org.status == ProviderStatus.BLACKLISTED:
             raise field_error("organization_id", "机构不存在或已列入黑名单 / Unknown or blacklisted organization")
     community = nearest_community(session, data.base_lat, data.base_lon)
-    provider = Provider(**data.model_dump(mode="json"), user_id=user.id, community_id=community.id)
+    # Naming an organization asks to join it: its admin accepts (services.memberships) before it counts.
+    provider = Provider(**data.model_dump(mode="json", exclude={"organization_id"}), user_id=user.id,
+                        community_id=community.id)
     session.add(provider)
     session.flush()
+    if data.organization_id is not None:
+        session.add(Membership(organization_id=data.organization_id, provider_id=provider.id))
     bump_revision(session, provider)
-    audit.record(session, user, "provider.create", "provider", provider.id)
+    audit.record(session, user, "provider.create", "provider", provider.id,
+                 organization_requested=data.organization_id)
     session.commit()
-    return provider_public(provider)
+    return provider_public(provider).model_copy(update={"pending_organization_id": data.organization_id})
 
 
 def get_provider(*, session: Session, user: User, provider_id: int) -> ProviderPublic:
