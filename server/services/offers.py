@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import update
 from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, Role, ServiceType
-from dispatch.lifecycle import VISIT_STATUSES, OfferStatus, RequestStatus
+from dispatch.lifecycle import VISIT_STATUSES, OfferStatus, RequestStatus, can_transition
 from dispatch.offers import wave_finished
 from models.accounts import User
 from models.places import Community
@@ -17,7 +18,7 @@ from server.errors import Conflict, Forbidden, NotFound, field_error
 from server.steps import outbox
 from server.steps.access import in_scope, provider_of, require_role, staff_communities
 from server.steps.directory import ProviderDirectory
-from server.steps.transitions import move, move_if_still
+from server.steps.transitions import invalid_transition, move_if_still
 from server.steps.views import event_view, public_view
 from server.steps.waves import offer_view, open_next_wave, withdraw_open_offers
 
@@ -51,15 +52,22 @@ def accept_offer(*, session: Session, user: User, offer_id: int, now: datetime) 
         raise _gone(offer.status)
     if offer.expires_at <= now:
         raise Conflict("报价已过期 / The offer has expired", code=EXPIRED)
-    if not move_if_still(session, offer.request_id, RequestStatus.OFFERING, RequestStatus.ASSIGNED, now=now,
-                         actor_id=user.id, provider_id=mine.id, assigned_at=now):
+    # An escalated request may be offered again (server.services.reoffers) and is taken the same
+    # way. Each attempt is one conditional UPDATE, so of racing accepts exactly one wins.
+    if not any(move_if_still(session, offer.request_id, source, RequestStatus.ASSIGNED, now=now, actor_id=user.id,
+                             provider_id=mine.id, assigned_at=now)
+               for source in (RequestStatus.OFFERING, RequestStatus.ESCALATED)):
         raise Conflict("已被其他服务人员接单 / Another provider took this job", code=TAKEN)
+    # Won the request; the offer must still be open too (escalating withdraws the open offers).
+    if not session.exec(update(Offer).where(Offer.id == offer.id, Offer.status == OfferStatus.OFFERED.value)
+                        .values(status=OfferStatus.ACCEPTED.value, responded_at=now)).rowcount:
+        session.rollback()
+        raise Conflict("此单已不可接 / This offer is no longer open", code=TAKEN)
+    session.refresh(offer)
     request = session.get(ServiceRequest, offer.request_id)
     session.refresh(request)
     senior = session.get(Senior, request.senior_id)
     _check_free(session, mine.id, request)
-    offer.status, offer.responded_at = OfferStatus.ACCEPTED, now
-    session.add(offer)
     withdraw_open_offers(session, request, now=now, reason="taken", keep_offer_id=offer.id)
     outbox.request_changed(session, request, event_view(request))
     session.commit()
@@ -103,10 +111,17 @@ def assign_by_staff(*, session: Session, user: User, request_id: int, provider_i
     if provider.status != ProviderStatus.VERIFIED or ServiceType(request.service_type) not in provider.services:
         raise field_error("provider_id", "该服务人员不能承接此服务 / Provider not verified for this service",
                           code="provider_not_eligible")
+    if not can_transition(request.status, RequestStatus.ASSIGNED):
+        raise invalid_transition(request.status, RequestStatus.ASSIGNED)
     _check_free(session, provider.id, request)
+    # Conditional, like a provider's accept: an escalated request may have live offers again, and
+    # of the staff and a provider accepting at once exactly one wins.
+    if not move_if_still(session, request.id, request.status, RequestStatus.ASSIGNED, now=now, actor_id=user.id,
+                         note="assigned_by_staff", provider_id=provider.id, assigned_at=now):
+        session.rollback()
+        raise Conflict("已被其他服务人员接单 / Another provider took this job", code=TAKEN)
+    session.refresh(request)
     withdraw_open_offers(session, request, now=now, reason="assigned_by_staff")
-    move(session, request, RequestStatus.ASSIGNED, now=now, actor_id=user.id, note="assigned_by_staff")
-    request.provider_id, request.assigned_at = provider.id, now
     outbox.request_changed(session, request, event_view(request))
     session.commit()
     return public_view(request, senior)

@@ -17,6 +17,7 @@ from server.steps import audit, outbox
 from server.steps.access import ProviderAction, organization_for, provider_for, require_role
 from server.steps.directory import ProviderDirectory, bump_revision
 from server.steps.places import nearest_community
+from server.steps.reoffers import offer_to_arrival
 from server.steps.scopes import providers_in_view
 from server.steps.transitions import move_provider
 from server.steps.visits import release_visit
@@ -113,6 +114,8 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
     if status in (ProviderStatus.SUSPENDED, ProviderStatus.BLACKLISTED):
         _hand_back_work(session, provider, now=now or utcnow(), actor_id=user.id,
                         directory=directory or ProviderDirectory(session.get_bind()))
+    else:  # verified: escalated requests still wanted that they may take are offered to them
+        offer_to_arrival(session, provider, now=now or utcnow())
     session.commit()
     return provider_public(provider)
 
@@ -155,6 +158,8 @@ def set_duty(*, session: Session, user: User, data: DutyUpdate, now: datetime) -
     provider.duty_lon = round(data.lon, DUTY_PRECISION) if keep else None
     provider.duty_updated_at = now
     bump_revision(session, provider)
+    if data.on_duty:  # escalated requests still wanted nearby are offered to them at once
+        offer_to_arrival(session, provider, now=now)
     session.commit()
     return provider_public(provider)
 

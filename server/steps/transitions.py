@@ -32,7 +32,7 @@ def move(session: Session, request: ServiceRequest, target: RequestStatus, *, no
 
 
 def move_if_still(session: Session, request_id: int, source: RequestStatus, target: RequestStatus, *,
-                  now: datetime, actor_id: int | None, **values) -> bool:
+                  now: datetime, actor_id: int | None, note: str | None = None, **values) -> bool:
     """Move a request from source to target in one conditional UPDATE (`… WHERE status = source`),
     so that of racing callers exactly one wins; records the step for the winner. Returns whether
     this caller won."""
@@ -41,7 +41,7 @@ def move_if_still(session: Session, request_id: int, source: RequestStatus, targ
                        .where(ServiceRequest.id == request_id, ServiceRequest.status == source.value)
                        .values(status=target.value, updated_at=now, **values)).rowcount
     if won == 1:
-        record(session, request_id, source, target, now=now, actor_id=actor_id)
+        record(session, request_id, source, target, now=now, actor_id=actor_id, note=note)
     return won == 1
 
 

@@ -54,15 +54,18 @@ class NextWave:
 
 
 def plan_next_wave(session: Session, request: ServiceRequest, senior: Senior, *, directory: ProviderDirectory,
-                   now: datetime) -> NextWave:
-    """Rank the nearby providers not yet asked and choose the next wave (reads only)."""
+                   now: datetime, wave_number: int | None = None) -> NextWave:
+    """Rank the nearby providers not yet asked and choose the next wave (reads only); wave_number
+    sizes it (default: the request's next wave)."""
     prior = {} if request.first_offer_at is None else {  # never offered: no offers to look up
         o.provider_id: o for o in session.exec(select(Offer).where(Offer.request_id == request.id)).all()}
     # A withdrawn offer was not the provider's choice (someone else took it, the request was
     # escalated): they may be asked again. Declined, expired and accepted ones are not.
     offered = {pid for pid, o in prior.items() if o.status != OfferStatus.WITHDRAWN}
-    ranked, user_ids = _short_list(session, request, senior, offered, directory=directory, now=now)
-    decision = plan_wave(ranked, already_offered=offered, wave_number=request.wave + 1,
+    wave_number = wave_number or request.wave + 1
+    ranked, user_ids = _short_list(session, request, senior, offered, POLICY.wave_size(wave_number, request.priority),
+                                   directory=directory, now=now)
+    decision = plan_wave(ranked, already_offered=offered, wave_number=wave_number,
                          priority=request.priority, now=now, asap=request.asap, policy=POLICY)
     return NextWave(senior, prior, ranked, user_ids, decision)
 
@@ -83,6 +86,34 @@ def open_next_wave(session: Session, request: ServiceRequest, *, directory: Prov
     _next_wave_fields(request, now)
     session.add(request)
     return _make_offers(session, request, wave, now)
+
+
+def reoffer_wave(session: Session, request: ServiceRequest, *, directory: ProviderDirectory,
+                 now: datetime) -> list[int]:
+    """Offer an escalated request again to the best providers not yet asked (a first wave's worth);
+    it stays escalated, so the center's staff still see it. Nobody new: nothing is written. The
+    caller commits; returns the ids of the offers made."""
+    senior = session.get(Senior, request.senior_id)
+    wave = plan_next_wave(session, request, senior, directory=directory, now=now, wave_number=1)
+    if wave.decision.escalate:
+        return []
+    _next_wave_fields(request, now)
+    session.add(request)
+    return _make_offers(session, request, wave, now)
+
+
+def offer_to_one(session: Session, request: ServiceRequest, senior: Senior, candidate: ScoredCandidate,
+                 user_id: int, *, now: datetime) -> int:
+    """Offer a request to one more provider, ranked on their own (one who just became available),
+    beside any offers still open; the status stays. The caller commits; returns the offer's id."""
+    prior = {o.provider_id: o for o in session.exec(select(Offer).where(
+        Offer.request_id == request.id, Offer.provider_id == candidate.provider_id)).all()}
+    decision = WaveDecision((candidate.provider_id,), now + POLICY.ttl(request.priority, request.asap), False,
+                            "arrival")
+    _next_wave_fields(request, now)
+    session.add(request)
+    wave = NextWave(senior, prior, [candidate], {candidate.provider_id: user_id}, decision)
+    return _make_offers(session, request, wave, now)[0]
 
 
 def offer_new_request(session: Session, request: ServiceRequest, senior: Senior, *,
@@ -155,13 +186,11 @@ def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, d
     return [made[pid] for pid in fields]
 
 
-def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], *,
+def _short_list(session: Session, request: ServiceRequest, senior: Senior, offered: set[int], needed: int, *,
                 directory: ProviderDirectory, now: datetime) -> tuple[list, dict[int, int]]:
-    """Rank the nearest covering providers; widen the list while too few new eligible ones remain.
-
-    Returns the ranking and the account behind each provider ranked."""
+    """Rank the nearest covering providers; widen the list while fewer than `needed` new eligible
+    ones remain. Returns the ranking and the account behind each provider ranked."""
     spec = spec_for(request, senior)
-    needed = POLICY.wave_size(request.wave + 1, request.priority)
     limit = SHORT_LIST
     while True:
         ids = directory.candidates(request.service_type, senior.lat, senior.lon, now, limit=limit)
