@@ -11,10 +11,11 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
-from models.engine import write_session
+from models.engine import read_session, write_session
 from models.types import utcnow
 from server.cooperate import give_way
 from server.steps.directory import ProviderDirectory
+from server.services.reoffers import reoffer_request, requests_to_reoffer
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
 from server.services.sweeper import advance_request, expire_offers, requests_to_advance
@@ -51,9 +52,32 @@ def run_sweep(engine: Engine, directory: ProviderDirectory) -> dict:
     return {"expired": expired, "advanced": len(ids), "sos_escalated": sos}
 
 
+REOFFER_SECONDS = 30
+_reoffer_cursor = {"after": 0}  # where the next retry goes on: each looks at a bounded slice
+
+
+def run_reoffers(engine: Engine, directory: ProviderDirectory) -> int:
+    """Every 30 s: offer escalated requests still wanted to providers who can take them now
+    (server.services.reoffers); one transaction each."""
+    now = utcnow()
+    with read_session(engine) as session:
+        scan = requests_to_reoffer(session=session, directory=directory, now=now, after=_reoffer_cursor["after"])
+    _reoffer_cursor["after"] = scan.next_after
+    for request_id in scan.request_ids:
+        with write_session(engine) as session:
+            try:
+                reoffer_request(session=session, request_id=request_id, directory=directory, now=now)
+            except Exception:
+                log.exception("reoffer: request %s", request_id)
+        give_way()
+    return len(scan.request_ids)
+
+
 def add_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory) -> None:
     """Register every job on scheduler."""
     scheduler.add_job(run_retention, "interval", hours=1, args=[engine], id="retention", replace_existing=True)
+    scheduler.add_job(run_reoffers, "interval", seconds=REOFFER_SECONDS, args=[engine, directory],
+                      id="reoffers", replace_existing=True)
     scheduler.add_job(run_sweep, "interval", seconds=SWEEP_SECONDS, args=[engine, directory],
                       id="sweep", replace_existing=True)
 
