@@ -59,6 +59,7 @@ class Notifier:
         """Start the loop once."""
         with self._lock:
             if not self._started:
+                self._find_floor()  # now, before any commit can wake it: later events are all sent
                 threading.Thread(target=self._run, name="linli-notifier", daemon=True).start()
                 self._started = True
 
@@ -90,9 +91,7 @@ class Notifier:
 
     def dispatch(self) -> list[DueDelivery]:
         """New events into deliveries (this process claims those due now)."""
-        if self._floor is None:
-            with read_session(self._engine) as session:
-                self._floor = self._newest = latest_dispatched(session=session)
+        self._find_floor()
         # On PostgreSQL an id is taken before its transaction commits, so a lower id may commit
         # after a higher one was dispatched: look a little behind the newest (dispatched ones are
         # skipped by the claim table).
@@ -109,6 +108,11 @@ class Notifier:
             due += claimed
             self._newest = max(self._newest, newest)
             after = newest
+
+    def _find_floor(self) -> None:
+        if self._floor is None:
+            with read_session(self._engine) as session:
+                self._floor = self._newest = latest_dispatched(session=session)
 
     def _claim(self) -> list[DueDelivery]:
         with read_session(self._engine) as session:
