@@ -1,7 +1,10 @@
 """The community center's desk: the requests it must handle by hand."""
-from pydantic import BaseModel, Field
+import datetime as dt
+
+from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.lifecycle import RequestStatus
+from models.plans import MissingCheckin
 from models.requests import AssignCreate, RequestPublic
 from models.types import MAX_ID, Id
 from server import db
@@ -9,7 +12,7 @@ from server.api import blueprint, reply
 from models.types import utcnow
 from server.auth import current_user
 from server.errors import Forbidden
-from server.services import offers, requests
+from server.services import checkins, offers, requests
 
 api = blueprint("center", "社区中心", "Community center")
 
@@ -39,3 +42,14 @@ def assign_request(path: RequestPath, body: AssignCreate):
     """Assign a provider by hand."""
     return reply(offers.assign_by_staff(session=db.session(), user=current_user(), request_id=path.request_id,
                                         provider_id=body.provider_id, now=utcnow()))
+
+
+class CheckinQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    date: dt.date | None = None
+
+
+@api.get("/center/checkins", responses={200: MissingCheckin})
+def list_missing_checkins(query: CheckinQuery):
+    """每日平安: seniors of the staff's communities who had not checked in by their deadline on date (today)."""
+    return reply(checkins.missing_checkins(session=db.session(), user=current_user(), day=query.date, now=utcnow()))
