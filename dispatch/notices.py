@@ -93,6 +93,8 @@ def _sos_notice(event_type: str, sos: dict, role: Role) -> Notice | None:
     if event_type == "sos_alert":
         # The senior who pressed it knows; everyone else hears it now, by SMS too unless staff
         # (their console shows it) — and again when the sweeper escalates an unanswered one.
+        if role == Role.SENIOR:
+            return None
         return Notice("sos", 3600, HIGH, f"sos{sid}", f"/sos/{sid}", ids, urgent=role in (Role.FAMILY, Role.PROVIDER),
                       bypass_quiet=True, name=name)
     kind = "sos_resolved" if status == "resolved" else "sos_acknowledged"
