@@ -57,17 +57,32 @@ def notice_for(event_type: str, payload: dict, role: Role | str, *, now: datetim
                       {"offer_id": payload.get("offer_id")})
     if event_type in ("sos_alert", "sos_updated"):
         return _sos_notice(event_type, payload.get("sos") or {}, role)
-    if event_type in ("request_updated", "visit_not_started", "visit_reminder"):
+    if event_type in ("request_updated", "care_visit_late", "visit_reminder"):
         return _request_notice(event_type, payload.get("request") or {}, role)
+    if event_type in ("checkin_missed", "checkin_ok"):
+        return _checkin_notice(event_type, payload.get("checkin") or {}, role)
     return None
+
+
+def _checkin_notice(event_type: str, checkin: dict, role: Role) -> Notice | None:
+    """每日平安: a senior has not checked in by their time (family by SMS too), then has."""
+    if role not in (Role.FAMILY, Role.CENTER_STAFF, Role.ADMIN):
+        return None
+    sid = checkin.get("senior_id")
+    missed = event_type == "checkin_missed"
+    return Notice("checkin_missed" if missed else "checkin_ok", 6 * 3600, HIGH if missed else NORMAL, f"chk{sid}",
+                  "/family" if role == Role.FAMILY else "/center", {"senior_id": sid},
+                  urgent=missed and role == Role.FAMILY, name=checkin.get("senior_name"))
 
 
 def _request_notice(event_type: str, request: dict, role: Role) -> Notice | None:
     rid, service = request.get("id"), request.get("service_type")
     ids = {"request_id": rid}
-    if event_type == "visit_not_started":  # the visit should have begun and has not
-        return Notice("visit_not_started", 3600, HIGH, f"req{rid}", f"/requests/{rid}", ids,
-                      urgent=role == Role.FAMILY, service=service)
+    if event_type == "care_visit_late":  # a care visit should have begun and has not
+        if role != Role.PROVIDER and not role.is_staff:
+            return None
+        return Notice("visit_not_started", 3600, HIGH, f"late{rid}", "/jobs" if role == Role.PROVIDER
+                      else f"/requests/{rid}", ids, urgent=role == Role.PROVIDER, service=service)
     if event_type == "visit_reminder":
         return Notice("visit_reminder", 3600, NORMAL, f"rem{rid}", f"/requests/{rid}", ids, service=service)
     status = request.get("status")
@@ -128,6 +143,9 @@ _TEXTS = {
     "visit_not_started": ("服务未按时开始", "{service}服务还没有开始，请查看。", "Visit not started",
                           "The {service} visit has not started on time."),
     "visit_reminder": ("服务提醒", "{service}服务即将开始。", "Reminder", "Your {service} visit starts soon."),
+    "checkin_missed": ("今日未报平安 · {name}", "{name} 今天还没有报平安，请联系确认。", "No check-in · {name}",
+                       "{name} has not checked in today. Please make contact."),
+    "checkin_ok": ("已报平安 · {name}", "{name} 已报平安。", "Checked in · {name}", "{name} has checked in."),
     "sos": ("紧急求助 · {name}", "{name} 按下了紧急求助，请立即查看。", "SOS · {name}",
             "{name} has pressed SOS. Please check now."),
     "sos_acknowledged": ("求助已有人响应", "{name} 的求助已有人响应。", "SOS answered", "Someone is on {name}'s SOS."),

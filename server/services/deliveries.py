@@ -29,8 +29,9 @@ from server.notify.push import Attempt
 from dispatch.notices import in_quiet_hours
 
 NOTIFIABLE = ("offer_created", "offer_withdrawn", "request_updated", "sos_alert", "sos_updated",
-              "visit_not_started", "visit_reminder")
-COMMUNITY_NOTIFIABLE = ("sos_alert", "request_updated")  # to the community's staff: SOS and escalations
+              "care_visit_late", "visit_reminder", "checkin_missed", "checkin_ok")
+# To the community's staff: SOS, escalations, late care visits, missed daily check-ins.
+COMMUNITY_NOTIFIABLE = ("sos_alert", "request_updated", "care_visit_late", "checkin_missed")
 _E, _D, _N = Event.__table__.c, Delivery.__table__.c, EventNotice.__table__.c
 _S, _U, _P = PushSubscription.__table__.c, User.__table__.c, NotificationPreference.__table__.c
 _NEW_EVENTS = (select(_E.id, _E.type, _E.user_id, _E.community_id, _E.payload, _E.created_at)

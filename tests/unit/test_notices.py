@@ -71,8 +71,11 @@ def test_urgent_kinds_go_by_sms_to_family_and_responders():
     assert notice_for("sos_alert", sos, Role.SENIOR, now=NOW) is None  # they pressed it
     escalated = {"request": {"id": 4, "status": "escalated", "service_type": "meal"}}
     assert notice_for("request_updated", escalated, Role.FAMILY, now=NOW).urgent
-    late = notice_for("visit_not_started", escalated, Role.FAMILY, now=NOW)
-    assert late.urgent and late.kind == "visit_not_started"
+    late = notice_for("care_visit_late", escalated, Role.PROVIDER, now=NOW)
+    assert late.urgent and late.kind == "visit_not_started" and late.url == "/jobs"
+    assert not notice_for("care_visit_late", escalated, Role.CENTER_STAFF, now=NOW).urgent
+    missed = notice_for("checkin_missed", {"checkin": {"senior_id": 2, "senior_name": "王秀兰"}}, Role.FAMILY, now=NOW)
+    assert missed.urgent and text(missed, "zh-CN")[0] == "今日未报平安 · 王秀兰"
     ack = notice_for("sos_updated", {"sos": {**sos["sos"], "status": "acknowledged"}}, Role.SENIOR, now=NOW)
     assert ack.kind == "sos_acknowledged" and not ack.urgent and ack.topic == "sos5"
 
