@@ -4,7 +4,7 @@ from __future__ import annotations
 import json
 import logging
 
-from flask import Flask, Response, jsonify, request
+from flask import Flask, Response, current_app, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
 from pydantic import BaseModel, ValidationError
 from sqlalchemy.exc import OperationalError
@@ -65,9 +65,11 @@ def check_body() -> None:
     """Unsafe API requests with a body must be JSON that parses; too big is 413."""
     if request.method not in ("POST", "PUT", "PATCH", "DELETE") or not request.path.startswith("/api/"):
         return
-    data = request.get_data(cache=True)  # raises 413 beyond MAX_CONTENT_LENGTH
+    data = request.get_data(cache=True)  # raises 413 when Content-Length is beyond MAX_CONTENT_LENGTH
     if not data:
         return
+    if request.content_length is None and len(data) >= current_app.config["MAX_CONTENT_LENGTH"]:
+        _refuse_the_rest()
     if request.mimetype != "application/json":
         raise UnsupportedMedia()
     try:
@@ -77,6 +79,15 @@ def check_body() -> None:
     field = _field_with_nul(body)
     if field is not None:  # PostgreSQL text cannot hold NUL: refuse it here rather than fail at INSERT
         raise field_error(field, "不能含有 NUL 字符 / must not contain NUL (U+0000) characters")
+
+
+def _refuse_the_rest() -> None:
+    """413 for a chunked body longer than the limit. Without Content-Length, Werkzeug reads such a body
+    up to MAX_CONTENT_LENGTH and stops there without a word, so a valid JSON object followed by
+    256 KiB of spaces parsed as if nothing followed it. One byte more from the server's own stream
+    (which ends with the last chunk) tells a body of exactly the limit from a longer one."""
+    if request.environ["wsgi.input"].read(1):
+        raise TooLarge()
 
 
 def _field_with_nul(body) -> str | None:
