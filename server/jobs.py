@@ -5,6 +5,7 @@ Every job is idempotent and catches up after a missed tick: coalesce, no overlap
 from __future__ import annotations
 
 import logging
+from datetime import datetime, timedelta, timezone
 
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
@@ -16,6 +17,7 @@ from models.types import utcnow
 from server.cooperate import give_way
 from server.steps.directory import ProviderDirectory
 from server.services.reoffers import reoffer_request, requests_to_reoffer
+from server.plan_jobs import run_assign, run_checkins, run_materialise, run_reminders
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
 from server.services.sweeper import advance_request, expire_offers, requests_to_advance
@@ -80,6 +82,21 @@ def add_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirect
                       id="reoffers", replace_existing=True)
     scheduler.add_job(run_sweep, "interval", seconds=SWEEP_SECONDS, args=[engine, directory],
                       id="sweep", replace_existing=True)
+    _add_plan_jobs(scheduler, engine, directory)
+
+
+def _add_plan_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory) -> None:
+    """Plans and check-ins (docs/plans.md): every job decides from rows, so a late run is harmless
+    and always wanted (misfire_grace_time=None: run however late), and a backlog of missed runs is
+    one run (coalesce). Materialising and assignment also run once at start, to catch up at once."""
+    now = datetime.now(timezone.utc)
+    catch_up = {"coalesce": True, "max_instances": 1, "misfire_grace_time": None, "replace_existing": True}
+    scheduler.add_job(run_materialise, "interval", hours=1, args=[engine], id="plans_materialise",
+                      next_run_time=now, **catch_up)
+    scheduler.add_job(run_assign, "interval", hours=1, args=[engine, directory], id="plans_assign",
+                      next_run_time=now + timedelta(seconds=30), **catch_up)
+    scheduler.add_job(run_reminders, "interval", seconds=60, args=[engine], id="plans_reminders", **catch_up)
+    scheduler.add_job(run_checkins, "interval", seconds=60, args=[engine], id="checkin_deadlines", **catch_up)
 
 
 def start_background(engine: Engine, directory: ProviderDirectory) -> BackgroundScheduler:
