@@ -10,6 +10,7 @@ from __future__ import annotations
 import logging
 import secrets
 import threading
+import time
 from concurrent.futures import ThreadPoolExecutor
 from zoneinfo import ZoneInfo
 
@@ -22,10 +23,11 @@ from server.notify.messages import DueDelivery, notice_of, push_message, quiet_n
 from server.notify.push import Attempt, PushChannel
 from server.notify.sms import SmsGateway
 from server.services.deliveries import (claim_due_deliveries, dispatch_events, has_due_deliveries, has_new_events,
-                                        latest_dispatched, record_attempts)
+                                        latest_dispatched, purge_deliveries, record_attempts)
 
 log = logging.getLogger(__name__)
 LOOKBACK = 1000
+PURGE_EVERY = 3600.0  # seconds between purges of old deliveries
 
 
 class Notifier:
@@ -45,6 +47,7 @@ class Notifier:
         self._lock = threading.Lock()
         self._floor: int | None = None  # events up to this one were there before this process looked
         self._newest = 0  # the newest event id this process has dispatched
+        self._next_purge = time.monotonic() + 60.0
         self.counts: dict[str, int] = {}  # deliveries by the status their last attempt left them in
 
     def begin_after(self, event_id: int) -> None:
@@ -75,8 +78,16 @@ class Notifier:
                 return
             try:
                 self.run_once()
+                self._purge_now_and_then()
             except Exception:  # a DB hiccup must not end notifications; the next tick retries
                 log.exception("notifier pass failed")
+
+    def _purge_now_and_then(self) -> None:
+        now = time.monotonic()
+        if now >= self._next_purge:
+            self._next_purge = now + PURGE_EVERY
+            with write_session(self._engine) as session:
+                log.info("notifier purge: %s", purge_deliveries(session=session, now=utcnow()))
 
     def run_once(self) -> int:
         """Dispatch new events and send every due delivery; returns how many were attempted."""

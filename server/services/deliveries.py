@@ -236,3 +236,18 @@ def record_attempts(*, session: Session, results: list[tuple[DueDelivery, Attemp
                         .values(status=DeliveryStatus.GONE.value, last_error="subscription gone"))
     session.commit()
     return counts
+
+
+def purge_deliveries(*, session: Session, now: datetime, keep_days: int = 30) -> dict[str, int]:
+    """Forget finished deliveries and dispatch marks older than keep_days (the newest mark stays:
+    it is where a new process starts)."""
+    from sqlalchemy import func
+
+    before = now - timedelta(days=keep_days)
+    done = session.execute(delete(Delivery.__table__).where(_D.status != DeliveryStatus.QUEUED.value,
+                                                             _D.created_at < before)).rowcount
+    newest = session.execute(select(func.max(_N.event_id))).scalar() or 0
+    marks = session.execute(delete(EventNotice.__table__).where(_N.at < before, _N.event_id < newest,
+                                                                 ~exists().where(_D.event_id == _N.event_id))).rowcount
+    session.commit()
+    return {"deliveries": done, "marks": marks}

@@ -334,3 +334,18 @@ def test_a_sender_killed_9_between_commit_and_send_loses_nothing(engine, tmp_pat
     assert len(endpoint.wait_for(1)) == 1
     [row] = deliveries(engine, user_id)
     assert (row.status, row.attempts) == ("sent", 2)
+
+
+def test_old_finished_deliveries_are_purged_and_queued_ones_kept(engine, tmp_path, endpoint):
+    from server.services.deliveries import purge_deliveries
+
+    endpoint.respond = lambda path: (500, {}) if path == "/push/stuck" else (201, {})
+    sent_user, _ = person(engine, Role.PROVIDER, devices=[Subscriber(endpoint.url("/push/ok"))])
+    stuck_user, _ = person(engine, Role.PROVIDER, devices=[Subscriber(endpoint.url("/push/stuck"))])
+    notifier = notifier_for(engine, tmp_path, endpoint)
+    event(engine, sent_user)
+    event(engine, stuck_user)
+    notifier.run_once()
+    with write_session(engine) as session:
+        purge_deliveries(session=session, now=utcnow() + timedelta(days=31))
+    assert deliveries(engine, sent_user) == [] and [d.status for d in deliveries(engine, stuck_user)] == ["queued"]
