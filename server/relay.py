@@ -5,19 +5,24 @@ processes each row is claimed by one of them) and emits them in id order to the 
 community's room; with Redis configured the emit reaches every process's clients. A request
 that wrote events kicks the relay at once; a slow poll picks up events other processes wrote
 (the clock). Delivery to a client is at most once; replay by last_event_id covers the gaps.
+
+`session_revoked` events are for the servers, not the clients: every process's relay reads them
+(watch(), after each claim and on each poll) and ends its own sockets signed in with those tokens;
+watch() also ends the sockets whose sign-in expired.
 """
 from __future__ import annotations
 
 import logging
 import threading
 
-from sqlalchemy import bindparam, update
+from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
-from models.engine import read_session, write_session
+from models.engine import READONLY, read_session, write_session
 from models.events import Event
 from models.types import utcnow
+from server.steps.sessions import REVOKED
 
 log = logging.getLogger(__name__)
 BATCH = 500
@@ -46,10 +51,40 @@ _CLAIM = (update(_EVENTS)
           .returning(_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.user_id, _EVENTS.c.community_id, _EVENTS.c.payload))
 
 
+_LAST_EVENT = select(func.max(_EVENTS.c.id))
+_PENDING = select(_EVENTS.c.id).where(_EVENTS.c.relayed_at.is_(None)).limit(1)
+_WIRE = (_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.payload)
+
+
+def _replay_statements():
+    """The replay's reads, built once for each kind of reader: a user only, a user and some
+    communities (staff), a user and every community (an admin)."""
+    c = _EVENTS.c
+    mine = c.user_id == bindparam("user_id")
+    addressed = {"user": mine, "some": mine | c.community_id.in_(bindparam("rooms", expanding=True)),
+                 "all": mine | c.community_id.is_not(None)}
+    relayed = c.relayed_at.is_not(None) & (c.type != REVOKED)
+    late = {kind: select(*_WIRE).where(where, relayed, c.id < bindparam("after"), c.relayed_at > bindparam("since"))
+            .order_by(c.id) for kind, where in addressed.items()}
+    page = {kind: select(*_WIRE).where(where, relayed, c.id > bindparam("after")).order_by(c.id)
+            .limit(bindparam("limit")) for kind, where in addressed.items()}
+    return select(c.relayed_at).where(c.id == bindparam("after")), late, page
+
+
+_RELAYED_AT, _LATE, _PAGE = _replay_statements()
+# New revocations since the last look: a range of the primary key, so it reads only the newest rows.
+_REVOCATIONS = (select(_EVENTS.c.id, _EVENTS.c.payload)
+                .where(_EVENTS.c.id > bindparam("after"), _EVENTS.c.type == REVOKED).order_by(_EVENTS.c.id))
+
+
 class Relay:
-    def __init__(self, engine: Engine, emit, *, poll_seconds: float = 0.5, autostart: bool = True):
+    def __init__(self, engine: Engine, emit, *, poll_seconds: float = 0.5, autostart: bool = True,
+                 sessions=None):
         self._engine = engine
+        self._reader = engine.execution_options(**{READONLY: True})  # read_session's, for Core reads
         self._emit = emit  # emit(event_name, payload, room)
+        self.sessions = sessions  # this process's sockets (server.sockets.sessions.SocketSessions)
+        self._revoked_seen: int | None = None  # the last session_revoked event id handled here
         self._poll = poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -87,6 +122,7 @@ class Relay:
                 # checks with a cheap read, so an idle server never opens a write transaction.
                 while (self._claim() if kicked else self.drain()) == BATCH:
                     pass
+                self.watch()
             except Exception:  # a DB hiccup must not kill the relay; the next tick retries
                 log.exception("relay drain failed")
 
@@ -95,12 +131,37 @@ class Relay:
             return self._claim_and_emit()
 
     def drain(self) -> int:
-        """Claim and emit every unrelayed event; returns how many were emitted."""
+        """Claim and emit every unrelayed event, then watch(); returns how many were emitted."""
         with read_session(self._engine) as session:
-            if session.exec(select(Event.id).where(Event.relayed_at.is_(None)).limit(1)).first() is None:
-                return 0
-        with self._drain_lock:
-            return self._claim_and_emit()
+            pending = session.exec(select(Event.id).where(Event.relayed_at.is_(None)).limit(1)).first()
+        emitted = 0
+        if pending is not None:
+            with self._drain_lock:
+                emitted = self._claim_and_emit()
+        self.watch()
+        return emitted
+
+    def watching(self) -> None:
+        """Watch for revocations from now on (the first socket's connect calls this before its
+        sign-in is checked: a revocation committed before that check refuses the sign-in itself)."""
+        if self._revoked_seen is None:
+            with read_session(self._engine) as session:
+                seen = session.execute(_LAST_EVENT).scalar() or 0
+            if self._revoked_seen is None:
+                self._revoked_seen = seen
+
+    def watch(self) -> int:
+        """End this process's sockets whose sign-in was revoked (in any process) since the last look,
+        or has expired; returns how many were ended."""
+        if self.sessions is None or self._revoked_seen is None:  # no socket has connected yet
+            return 0
+        ended = self.sessions.expire(utcnow())
+        with read_session(self._engine) as session:
+            rows = session.execute(_REVOCATIONS, {"after": self._revoked_seen}).all()
+        for row in rows:
+            self._revoked_seen = max(self._revoked_seen, row.id)
+            ended += self.sessions.revoke(list(row.payload.get("token_ids") or ()), row.payload.get("reason", ""))
+        return ended
 
     def _claim_and_emit(self) -> int:
         """drain() with _drain_lock held."""
@@ -109,7 +170,8 @@ class Relay:
             session.commit()
         rows = sorted(rows, key=lambda row: row.id)
         for event in rows:
-            self._emit(event.type, wire(event), room_of(event))
+            if event.type != REVOKED:  # for the servers (watch()), not the clients
+                self._emit(event.type, wire(event), room_of(event))
         return len(rows)
 
     def replay(self, user_id: int, communities: set[int] | None, after: int, send, join=None) -> int:
@@ -120,39 +182,42 @@ class Relay:
         joins, then gets every relayed event it missed. So in this process nothing is both replayed
         and delivered live, and nothing committed before the replay comes after it. (Another
         process's emit crossing a replay may still arrive twice: clients drop repeated event_ids.)
+        A reconnect storm replays for every socket: the claim's write transaction is taken only
+        when a cheap read finds events pending, and the reads are on the tables, not the ORM.
         """
         with self._drain_lock:
-            while self._claim_and_emit() == BATCH:
-                pass
-            if join is not None:
-                join()
-            sent = 0
-            with read_session(self._engine) as session:
-                for event in self._missed(session, user_id, communities, after):
-                    send(event.type, wire(event))
+            conn = self._reader.connect()
+            try:
+                if conn.execute(_PENDING).first() is not None:
+                    conn.close()
+                    while self._claim_and_emit() == BATCH:
+                        pass
+                    conn = self._reader.connect()  # a snapshot that has the claim
+                if join is not None:
+                    join()
+                sent = 0
+                for event in self._missed(conn, user_id, communities, after):
+                    send(event.type, {"event_id": event.id, "type": event.type, **event.payload})
                     sent += 1
+            finally:
+                conn.close()
         return sent
 
     @staticmethod
-    def _missed(session, user_id: int, communities: set[int] | None, after: int):
+    def _missed(conn, user_id: int, communities: set[int] | None, after: int):
         """Relayed events for this user after `after`, in id order, page by page.
 
         On PostgreSQL an id is taken before its transaction commits, so an event with a lower id
         can be relayed after `after` was: those come too (anything relayed since `after` was).
         """
-        mine = Event.user_id == user_id
-        addressed = mine | (Event.community_id.is_not(None) if communities is None
-                            else Event.community_id.in_(communities or {-1}))
-        relayed = Event.relayed_at.is_not(None)
-        since = session.exec(select(Event.relayed_at).where(Event.id == after)).first()
+        kind = "all" if communities is None else "some" if communities else "user"
+        params = {"user_id": user_id, "rooms": sorted(communities or ()), "after": after}
+        since = conn.execute(_RELAYED_AT, params).scalar()
         if since is not None:  # relayed in a later batch than `after`, though numbered before it
-            yield from session.exec(select(Event).where(addressed, relayed, Event.id < after, Event.relayed_at > since)
-                                    .order_by(Event.id)).all()
-        seen = after
+            yield from conn.execute(_LATE[kind], {**params, "since": since}).all()
         while True:
-            page = session.exec(select(Event).where(addressed, relayed, Event.id > seen)
-                                .order_by(Event.id).limit(REPLAY_PAGE)).all()
+            page = conn.execute(_PAGE[kind], {**params, "limit": REPLAY_PAGE}).all()
             yield from page
             if len(page) < REPLAY_PAGE:
                 return
-            seen = page[-1].id
+            params["after"] = page[-1].id

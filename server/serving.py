@@ -23,6 +23,7 @@ from gevent.event import Event
 from gevent.monkey import get_original
 
 from server.sockets import async_mode
+from server.sockets.websocket import HANDOVER
 
 log = logging.getLogger(__name__)
 # gevent's os.close puts off closing a descriptor to its loop; the spare one must be free at once.
@@ -66,7 +67,8 @@ class _WebSocketConnection:
     """The connection's socket as the WebSocket uses it; closed is set when the WebSocket closes it."""
 
     def __init__(self, sock):
-        self._sock = sock
+        self._sock = self.socket = sock
+        self.websocket = None  # server.sockets.websocket.WebSocket, once it answered the handshake
         self.closed = Event()
         self.send, self.recv, self.fileno = sock.send, sock.recv, sock.fileno
 
@@ -118,9 +120,10 @@ class ConnectionHandler(pywsgi.WSGIHandler):
     def _run_websocket(self) -> None:
         """Hand the connection to the WebSocket, then close it: it never carries HTTP again."""
         connection = _WebSocketConnection(self.socket)
-        # simple-websocket takes a socket given as "werkzeug.socket" as it is (gevent's it would dup)
-        # and, in that mode, raises ConnectionError once the WebSocket is over.
-        self.environ["werkzeug.socket"] = connection
+        # Engine.IO's transport (server.sockets.websocket) takes it from here; were it the stock one,
+        # simple-websocket takes a socket given as "werkzeug.socket" as it is (gevent's it would
+        # dup) and, in that mode, raises ConnectionError once the WebSocket is over.
+        self.environ[HANDOVER] = self.environ["werkzeug.socket"] = connection
         try:
             super().run_application()
         except ConnectionError as exc:
@@ -128,12 +131,15 @@ class ConnectionHandler(pywsgi.WSGIHandler):
                 raise
             self.result = None
         else:
-            if not self.headers_sent:  # not a WebSocket after all (a refused handshake): plain HTTP
+            if connection.websocket is None:  # not a WebSocket after all (a refused handshake): HTTP
                 return
         self.close_connection = True
-        # The WebSocket's own greenlet reads the client's close frame, answers it and closes the
-        # socket; a client that never answers gets the socket closed under it after the grace.
-        connection.closed.wait(CLOSE_GRACE)
+        if connection.websocket is not None:
+            connection.websocket.linger(CLOSE_GRACE)  # the client's answer to our close frame
+        else:
+            # simple-websocket's greenlet reads the client's close frame, answers it and closes the
+            # socket; a client that never answers gets the socket closed under it after the grace.
+            connection.closed.wait(CLOSE_GRACE)
         self.socket.close()
 
 

@@ -22,7 +22,7 @@ from server.errors import Conflict, Forbidden, NotFound, Unauthorized, field_err
 from server.passwords import check_password
 from server.steps import audit
 from server.steps.access import account_for
-from server.steps.sessions import revoke_sessions
+from server.steps.sessions import revoke_sessions, revoke_token
 
 
 def user_public(session: Session, user: User) -> UserPublic:
@@ -157,11 +157,9 @@ def _outside_transaction(session: Session, work, *args):
 
 
 def logout(*, session: Session, token: str, now: datetime) -> None:
-    """Revoke the sign-in behind token (cookie and bearer alike)."""
-    row = session.exec(select(AuthToken).where(AuthToken.token_hash == security.token_digest(token))).first()
-    if row is not None and row.revoked_at is None:
-        row.revoked_at = now
-        session.add(row)
+    """Revoke the sign-in behind token (cookie and bearer alike); its open sockets are disconnected
+    after commit."""
+    revoke_token(session, token, reason="signed_out", now=now)
     session.commit()
 
 

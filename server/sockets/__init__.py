@@ -1,14 +1,14 @@
 """Socket.IO: one server per process; Redis carries events between processes when configured."""
 from __future__ import annotations
 
-from flask import request
 from flask_socketio import SocketIO
 
 from server.relay import Relay
+from server.sockets.sessions import SESSIONS_KEY, SocketSessions
+from server.state import state
+from server.steps.outbox import wake_on_commit
 
 socketio = SocketIO()
-CHANNEL = "flask-socketio"  # the default channel (LINLI_SOCKETIO_CHANNEL); external emitters must match
-RELAY_KEY = "linli.relay"
 
 
 def async_mode() -> str:
@@ -19,9 +19,16 @@ def async_mode() -> str:
     return "gevent" if monkey.is_module_patched("socket") else "threading"
 
 
+def end_socket(sid: str, reason: str) -> None:
+    """Tell one of this process's sockets why its session ended (`session_ended {reason}`), then
+    disconnect it."""
+    socketio.server.emit("session_ended", {"reason": reason}, to=sid, namespace="/", ignore_queue=True)
+    socketio.server.disconnect(sid, namespace="/", ignore_queue=True)
+
+
 def init_sockets(app, settings) -> None:
     """Attach Socket.IO to app (Origin allow-list, Redis queue if configured) and its outbox relay."""
-    from server.sockets import handlers  # noqa: F401  (registers the event handlers)
+    from server.sockets import handlers
 
     defaults = {f"http://{settings.host}:{settings.port}", f"http://localhost:{settings.port}",
                 f"http://127.0.0.1:{settings.port}"}
@@ -35,13 +42,17 @@ def init_sockets(app, settings) -> None:
     origins = list(settings.allowed_origins) or same_origin
     socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
                       message_queue=settings.redis_url, channel=settings.socketio_channel)
-    relay = Relay(app.extensions["linli.engine"], lambda name, payload, room: socketio.emit(name, payload, to=room),
-                  autostart=settings.relay_autostart)
-    app.extensions[RELAY_KEY] = relay
+    if socketio.server.eio.async_mode == "gevent":
+        # linli serve's own WebSocket transport (server.sockets.websocket); `_async` is engine.io's
+        # table of its async mode's classes, copied so that other servers keep theirs.
+        from server.sockets.websocket import transport
 
-    @app.after_request
-    def kick_relay(response):
-        # A successful write may have queued events: deliver them now rather than at the next poll.
-        if request.method in ("POST", "PUT", "PATCH", "DELETE") and response.status_code < 400:
-            relay.kick()
-        return response
+        eio = socketio.server.eio
+        eio._async = {**eio._async, "websocket": transport(eio._async["websocket"])}
+    held = state(app)
+    sessions = held.extras[SESSIONS_KEY] = SocketSessions(end_socket)
+    relay = Relay(held.engine, lambda name, payload, room: socketio.emit(name, payload, to=room),
+                  autostart=settings.relay_autostart, sessions=sessions)
+    held.relay = relay
+    wake_on_commit(held.engine, relay.kick)  # the outbox wakes it after a commit with events
+    handlers.register(app)

@@ -20,6 +20,7 @@ from models.engine import write_session
 from models.events import Event
 from models.requests import Offer
 from server.sockets import socketio
+from server.state import state
 from tests import factories as f
 from tests.conftest import sqlite_engine
 
@@ -27,7 +28,7 @@ from tests.conftest import sqlite_engine
 @pytest.fixture
 def relay(app, monkeypatch):
     """The app's relay, kicked by nobody but the test (relay.drain())."""
-    r = app.extensions["linli.relay"]
+    r = state(app).relay
     monkeypatch.setattr(r, "kick", lambda: None)
     return r
 
@@ -305,7 +306,7 @@ def live(tmp_path):
            "LINLI_SECRET_KEY": "live-test-secret"}
     with f.LiveServer(env, log=tmp_path / "serve.log") as server:
         yield SimpleNamespace(server=server, url=server.url, senior_id=w.senior_id, h_senior=w.h_senior,
-                              provider_token=f.token_of(w.h_provider))
+                              provider_token=f.token_of(w.h_provider), db_url=env["LINLI_DATABASE_URL"])
 
 
 def sio_client():
@@ -438,3 +439,142 @@ def test_real_server_replays_what_a_provider_missed_while_away(live):
         assert replayed[0]["event_id"] > seen[-1]["event_id"]
     finally:
         sio.disconnect()
+
+
+# --- last_event_id is checked ----------------------------------------------------------------------
+
+@pytest.mark.parametrize("bad", [10**30, 2**63, -1, 1.5, 7.0, True, False, "12", "", [3], {"id": 3}])
+def test_a_bad_last_event_id_is_refused_cleanly(app, session, relay, bad):
+    """10**30 raised in the server (an integer SQLite cannot bind); -1, floats, booleans and strings
+    were silently ignored. Each is refused with a reason, and nothing is replayed or joined."""
+    user = f.user(session, Role.PROVIDER)
+    token = f.token_of(f.bearer(session, user))
+    session.commit()
+    sio = connect(app, token, last_event_id=bad)
+    assert not sio.is_connected(), bad
+    assert sio.queue == []
+    good = connect(app, token, last_event_id=2**63 - 1)  # the largest event id there can be
+    assert received(good) == [("ready", {"user_id": user.id, "role": "provider"})]
+    good.disconnect()
+
+
+# --- a socket ends with its sign-in ------------------------------------------------------------------
+
+def queued(sio) -> list[tuple[str, dict]]:
+    """What a test client that the server disconnected got before it (received() needs a connection)."""
+    return [(m["name"], m["args"][0] if m["args"] else None) for m in sio.queue]
+
+
+def signed_in_twice(session, role=Role.SENIOR):
+    user = f.user(session, role)
+    tokens = [f.token_of(f.bearer(session, user)) for _ in range(3)]
+    session.commit()
+    return user, tokens
+
+
+def test_logout_disconnects_that_sign_ins_sockets_only(app, client, session, relay):
+    _user, (a, b, _) = signed_in_twice(session)
+    first, second, other = connect(app, a), connect(app, a), connect(app, b)
+    for sio in (first, second, other):
+        assert received(sio)[-1][0] == "ready"
+    r = client.post("/api/v1/auth/logout", headers={"Authorization": f"Bearer {a}"})
+    assert r.status_code in (200, 204), r.get_data(as_text=True)
+    relay.drain()
+    for sio in (first, second):
+        assert not sio.is_connected()
+        assert queued(sio) == [("session_ended", {"reason": "signed_out"})]
+    assert other.is_connected() and received(other) == []
+    assert not connect(app, a).is_connected()  # the token is revoked: no new socket either
+    other.disconnect()
+
+
+def test_revoking_a_users_sessions_disconnects_all_but_the_one_kept(app, session, relay, engine):
+    from server.steps.sessions import revoke_sessions
+
+    user, (kept, b, c) = signed_in_twice(session)
+    _stranger, (s_token, *_) = signed_in_twice(session)
+    sockets = {name: connect(app, token) for name, token in
+               (("kept", kept), ("b", b), ("c", c), ("stranger", s_token))}
+    for sio in sockets.values():
+        received(sio)
+    with write_session(engine) as s:
+        ids = revoke_sessions(s, user.id, reason="password_changed", except_token=kept)
+        s.commit()
+    assert len(ids) == 2
+    relay.drain()  # the revocation is for the servers: no client hears of it but the ones ended
+    for name in ("b", "c"):
+        assert not sockets[name].is_connected()
+        assert queued(sockets[name]) == [("session_ended", {"reason": "password_changed"})]
+    for name in ("kept", "stranger"):
+        assert sockets[name].is_connected() and received(sockets[name]) == []
+    assert not connect(app, b).is_connected()
+    # A reconnect that replays from the start sees no trace of the revocation.
+    again = connect(app, kept, last_event_id=0)
+    assert [n for n, _ in received(again)] == ["ready"]
+
+
+def test_a_socket_ends_when_its_sign_in_expires(app, session, relay, monkeypatch):
+    from datetime import timedelta
+
+    import server.relay as relay_module
+    from models.types import utcnow
+
+    user = f.user(session, Role.PROVIDER)
+    short = f.token_of(f.bearer(session, user, days=1))
+    long = f.token_of(f.bearer(session, user, days=3))
+    session.commit()
+    expiring, lasting = connect(app, short), connect(app, long)
+    received(expiring), received(lasting)
+    relay.drain()
+    assert expiring.is_connected()
+    later = utcnow() + timedelta(days=2)
+    monkeypatch.setattr(relay_module, "utcnow", lambda: later)
+    relay.drain()
+    assert not expiring.is_connected()
+    assert queued(expiring) == [("session_ended", {"reason": "expired"})]
+    assert lasting.is_connected() and received(lasting) == []
+    lasting.disconnect()
+
+
+def test_real_server_ends_sockets_on_logout_and_on_a_revocation_by_another_process(live):
+    """Logout over HTTP ends that sign-in's socket at once; a revocation committed by another process
+    (here: this test's, on the same database) ends them within the relay's poll (0.5 s)."""
+    import requests
+
+    from models.accounts import User
+    from models.engine import make_engine
+    from server.steps.sessions import revoke_sessions
+
+    def connect(token):
+        ended, ready, gone = [], threading.Event(), threading.Event()
+        sio = sio_client()
+        sio.on("ready", lambda _payload: ready.set())
+        sio.on("session_ended", lambda payload: ended.append(payload))
+        sio.on("disconnect", lambda *_: gone.set())
+        sio.connect(live.url, auth={"token": token}, transports=["websocket"], wait_timeout=5)
+        assert ready.wait(5)
+        return sio, ended, gone
+
+    sio, ended, gone = connect(live.provider_token)
+    t0 = time.perf_counter()
+    r = requests.post(f"{live.url}/api/v1/auth/logout", headers={"Authorization": f"Bearer {live.provider_token}"},
+                      timeout=5)
+    assert r.status_code in (200, 204), r.text
+    assert gone.wait(3), live.server.log_tail()
+    assert ended == [{"reason": "signed_out"}] and time.perf_counter() - t0 < 3
+
+    engine = make_engine(live.db_url)
+    with write_session(engine) as session:
+        senior = session.exec(select(User).where(User.role == Role.SENIOR)).first()
+        token = f.token_of(f.bearer(session, senior))
+        session.commit()
+    sio, ended, gone = connect(token)
+    try:
+        with write_session(engine) as session:
+            assert len(revoke_sessions(session, senior.id, reason="account_disabled")) >= 1
+            session.commit()
+        assert gone.wait(3), live.server.log_tail()
+        assert ended == [{"reason": "account_disabled"}]
+    finally:
+        sio.disconnect()
+        engine.dispose()
