@@ -31,12 +31,13 @@ MODES = ("inline", "threadpool")
 
 @dataclass
 class Plan:
-    seconds: float = 10.0  # each measurement
+    seconds: float = 10.0  # each measurement, in total over its rounds
+    rounds: int = 3  # alone, 1, 4, alone, 1, 4, …: the machine's drift falls on all alike
     flooders: tuple[int, ...] = (0, 1, 4)
 
     @classmethod
     def for_run(cls, quick: bool) -> "Plan":
-        return cls(seconds=4.0) if quick else cls()
+        return cls(seconds=4.0, rounds=2) if quick else cls()
 
 
 def seed(db_path: Path) -> str:
@@ -103,8 +104,12 @@ def _flood(port: int, source: str, stop: threading.Event, statuses: Counter, rng
 
 def measure(port: int, token: str, flooders: int, seconds: float) -> dict:
     """GET /me latencies of one user beside `flooders` login flooders for `seconds`."""
+    return _summary(flooders, seconds, [_slice(port, token, flooders, seconds, random.Random(flooders))])
+
+
+def _slice(port: int, token: str, flooders: int, seconds: float, rng: random.Random
+           ) -> tuple[list[float], Counter, Counter]:
     stop, probes, probe_errors, statuses = threading.Event(), [], Counter(), Counter()
-    rng = random.Random(flooders)
     threads = [threading.Thread(target=_flood, args=(port, f"127.0.0.{k + 2}", stop, statuses,
                                                      random.Random(rng.random())), daemon=True)
                for k in range(flooders)]
@@ -117,11 +122,31 @@ def measure(port: int, token: str, flooders: int, seconds: float) -> dict:
     stop.set()
     for t in [prober, *threads]:
         t.join(90)
+    return probes, probe_errors, statuses
+
+
+def _summary(flooders: int, seconds: float, slices: list[tuple[list[float], Counter, Counter]]) -> dict:
+    """Pool the slices of one measurement."""
+    probes, probe_errors, statuses = [], Counter(), Counter()
+    for p, e, st in slices:
+        probes += p
+        probe_errors.update(e)
+        statuses.update(st)
     a = np.asarray(probes) * 1000.0
     p50, p95 = (float(np.percentile(a, q)) for q in (50, 95)) if len(a) else (math.nan, math.nan)
     return {"flooders": flooders, "p50": p50, "p95": p95, "max": float(a.max()) if len(a) else math.nan,
             "probes": len(a), "probe_errors": dict(probe_errors), "logins": dict(statuses),
             "logins_per_s": sum(statuses.values()) / seconds}
+
+
+def measure_interleaved(port: int, token: str, plan: Plan) -> list[dict]:
+    """Each number of flooders in turn, plan.rounds times over, pooled per number of flooders."""
+    rng = random.Random(7)
+    slices: dict[int, list] = {n: [] for n in plan.flooders}
+    for _ in range(plan.rounds):
+        for n in plan.flooders:
+            slices[n].append(_slice(port, token, n, plan.seconds / plan.rounds, random.Random(rng.random())))
+    return [_summary(n, plan.seconds, slices[n]) for n in plan.flooders]
 
 
 def run_logins_bench(plan: Plan) -> dict:
@@ -138,7 +163,7 @@ def run_logins_bench(plan: Plan) -> dict:
                                 log=Path(tmp) / f"serve-{mode}.log")
             try:
                 server.start()
-                results[mode] = [measure(server.port, token, n, plan.seconds) for n in plan.flooders]
+                results[mode] = measure_interleaved(server.port, token, plan)
             except Exception as exc:
                 raise RuntimeError(f"logins bench failed: {exc}\n--- serve log ---\n{server.log_tail()}") from exc
             finally:
@@ -159,8 +184,8 @@ def format_report(r: dict) -> str:
     alone = {mode: res[mode][0]["p95"] for mode in MODES}
     lines = [
         f"logins: one `linli serve` (gevent, SQLite); a signed-in user's GET /me every {PROBE_GAP_S * 1000:.0f} ms "
-        f"for {plan.seconds:.0f} s, alone and beside N clients (own addresses) each sending up to "
-        f"{FLOOD_PER_S}/s logins for unknown phones",
+        f"for {plan.seconds:.0f} s (in {plan.rounds} rounds, interleaved), alone and beside N clients (own "
+        f"addresses) each sending up to {FLOOD_PER_S}/s logins for unknown phones",
         "| flooders | inline hashing (baseline): /me p50 / p95 / max | threadpool: /me p50 / p95 / max "
         "| p95 inline ÷ threadpool | threadpool p95 ÷ alone | logins served (inline → threadpool) |",
         "| --- | --- | --- | --- | --- | --- |",
