@@ -136,6 +136,10 @@ class RequestPublic(SQLModel):
     senior_phone: str | None = None
     lat: float | None = None
     lon: float | None = None
+    # For anyone who may see the request: who is coming (the assigned provider's name, so an app can
+    # say "王师傅已接单") and, once given, the rating's stars.
+    provider_name: str | None = None
+    rating_stars: int | None = None
 
 
 class OfferPublic(SQLModel):

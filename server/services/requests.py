@@ -16,7 +16,7 @@ from server.steps.access import SeniorAction, provider_of, request_for, senior_f
 from server.steps.directory import ProviderDirectory
 from server.steps.scopes import requests_in_view
 from server.steps.transitions import invalid_transition, move, record
-from server.steps.views import event_view, public_view
+from server.steps.views import event_view, public_view, with_provider_and_rating
 from server.steps.visits import release_visit
 from server.steps.waves import is_due, offer_new_request, spec_for, withdraw_open_offers
 
@@ -54,7 +54,7 @@ def get_request(*, session: Session, user: User, request_id: int) -> RequestPubl
     """One request, as this caller may see it."""
     request, senior = request_for(session=session, user=user, request_id=request_id, action=SeniorAction.READ)
     mine = provider_of(session, user)
-    return public_view(request, senior, for_provider_id=mine.id if mine else None)
+    return with_provider_and_rating(session, [public_view(request, senior, for_provider_id=mine.id if mine else None)])[0]
 
 
 def list_requests(*, session: Session, user: User, status: RequestStatus | None = None,
@@ -66,7 +66,7 @@ def list_requests(*, session: Session, user: User, status: RequestStatus | None 
     if senior_id is not None:
         query = query.where(ServiceRequest.senior_id == senior_id)
     rows = session.exec(query.order_by(ServiceRequest.id.desc()).offset(offset).limit(limit)).all()
-    return [RequestPublic.model_validate(r, from_attributes=True) for r in rows]
+    return with_provider_and_rating(session, [RequestPublic.model_validate(r, from_attributes=True) for r in rows])
 
 
 def cancel_request(*, session: Session, user: User, request_id: int, reason: str | None,
