@@ -54,7 +54,8 @@ def get_request(*, session: Session, user: User, request_id: int) -> RequestPubl
     """One request, as this caller may see it."""
     request, senior = request_for(session=session, user=user, request_id=request_id, action=SeniorAction.READ)
     mine = provider_of(session, user)
-    return with_provider_and_rating(session, [public_view(request, senior, for_provider_id=mine.id if mine else None)])[0]
+    view = public_view(request, senior, for_provider_id=mine.id if mine else None)
+    return with_provider_and_rating(session, [view])[0]
 
 
 def list_requests(*, session: Session, user: User, status: RequestStatus | None = None,
