@@ -48,12 +48,12 @@ def notice_for(event_type: str, payload: dict, role: Role | str, *, now: datetim
     if event_type == "offer_created" and role == Role.PROVIDER:
         offer = payload.get("offer") or {}
         ttl = _seconds_until(offer.get("expires_at"), now, default=90)
-        return Notice("offer", ttl, HIGH, f"offer{offer.get('id')}", "/offers",
+        return Notice("offer", ttl, HIGH, f"offer{offer.get('id')}", "/",
                       {"offer_id": offer.get("id"), "request_id": offer.get("request_id")},
                       bypass_quiet=True, service=offer.get("service_type"))
     if event_type == "offer_withdrawn" and role == Role.PROVIDER:
         # Same topic as the offer: the phone replaces "new offer" with "taken" rather than adding one.
-        return Notice("offer_withdrawn", 300, NORMAL, f"offer{payload.get('offer_id')}", "/offers",
+        return Notice("offer_withdrawn", 300, NORMAL, f"offer{payload.get('offer_id')}", "/",
                       {"offer_id": payload.get("offer_id")})
     if event_type in ("sos_alert", "sos_updated"):
         return _sos_notice(event_type, payload.get("sos") or {}, role)
@@ -71,20 +71,21 @@ def _checkin_notice(event_type: str, checkin: dict, role: Role) -> Notice | None
     sid = checkin.get("senior_id")
     missed = event_type == "checkin_missed"
     return Notice("checkin_missed" if missed else "checkin_ok", 6 * 3600, HIGH if missed else NORMAL, f"chk{sid}",
-                  "/family" if role == Role.FAMILY else "/center", {"senior_id": sid},
+                  screen(role, senior_id=sid), {"senior_id": sid},
                   urgent=missed and role == Role.FAMILY, name=checkin.get("senior_name"))
 
 
 def _request_notice(event_type: str, request: dict, role: Role) -> Notice | None:
-    rid, service = request.get("id"), request.get("service_type")
+    rid, service, senior_id = request.get("id"), request.get("service_type"), request.get("senior_id")
     ids = {"request_id": rid}
     if event_type == "care_visit_late":  # a care visit should have begun and has not
         if role != Role.PROVIDER and not role.is_staff:
             return None
-        return Notice("visit_not_started", 3600, HIGH, f"late{rid}", "/jobs" if role == Role.PROVIDER
-                      else f"/requests/{rid}", ids, urgent=role == Role.PROVIDER, service=service)
+        return Notice("visit_not_started", 3600, HIGH, f"late{rid}", screen(role, request_id=rid), ids,
+                      urgent=role == Role.PROVIDER, service=service)
     if event_type == "visit_reminder":
-        return Notice("visit_reminder", 3600, NORMAL, f"rem{rid}", f"/requests/{rid}", ids, service=service)
+        return Notice("visit_reminder", 3600, NORMAL, f"rem{rid}", screen(role, request_id=rid, senior_id=senior_id),
+                      ids, service=service)
     status = request.get("status")
     if status not in _REQUEST_KINDS:
         return None
@@ -95,7 +96,7 @@ def _request_notice(event_type: str, request: dict, role: Role) -> Notice | None
     if role not in FAMILY_SIDE | {Role.PROVIDER} and not role.is_staff:
         return None
     kind, urgency, ttl = _REQUEST_KINDS[status]
-    url = f"/requests/{rid}" if role != Role.PROVIDER else "/jobs"
+    url = screen(role, request_id=rid, senior_id=senior_id)
     # An escalation reaches the family by SMS too: nobody took the visit.
     return Notice(kind, ttl, urgency, f"req{rid}", url, ids, urgent=kind == "request_escalated" and role == Role.FAMILY,
                   service=service)
@@ -110,11 +111,21 @@ def _sos_notice(event_type: str, sos: dict, role: Role) -> Notice | None:
         # (their console shows it) — and again when the sweeper escalates an unanswered one.
         if role == Role.SENIOR:
             return None
-        return Notice("sos", 3600, HIGH, f"sos{sid}", f"/sos/{sid}", ids, urgent=role in (Role.FAMILY, Role.PROVIDER),
+        return Notice("sos", 3600, HIGH, f"sos{sid}", screen(role, senior_id=sos.get("senior_id")), ids, urgent=role in (Role.FAMILY, Role.PROVIDER),
                       bypass_quiet=True, name=name)
     kind = "sos_resolved" if status == "resolved" else "sos_acknowledged"
-    return Notice(kind, 3600, NORMAL if kind == "sos_acknowledged" else LOW, f"sos{sid}", f"/sos/{sid}", ids,
+    return Notice(kind, 3600, NORMAL if kind == "sos_acknowledged" else LOW, f"sos{sid}", screen(role, senior_id=sos.get("senior_id")), ids,
                   bypass_quiet=True, name=name)
+
+
+def screen(role: Role, *, request_id: int | None = None, senior_id: int | None = None) -> str:
+    """The app screen a tap opens (the PWA's routes): a provider's job, a family member's senior,
+    else the home screen (a senior's visits and SOS, a provider's offers, the staff console)."""
+    if role == Role.PROVIDER and request_id is not None:
+        return f"/job/{request_id}"
+    if role == Role.FAMILY and senior_id is not None:
+        return f"/senior/{senior_id}"
+    return "/"
 
 
 def _seconds_until(value: str | None, now: datetime, *, default: int) -> int:

@@ -54,9 +54,15 @@ def notifier_of(held, **options) -> Notifier:
     return held.extras["notifier"]
 
 
-def start(held) -> Notifier:
-    """Wake the notifier after every commit that wrote events, and start its loop."""
+def start(held) -> Notifier | None:
+    """Wake the notifier after every commit that wrote events, and start its loop (unless
+    LINLI_NOTIFY=off: a process that should leave notifications to the others)."""
+    import os
+
     from server.steps.outbox import wake_on_commit
+
+    if os.environ.get("LINLI_NOTIFY", "on").lower() in ("off", "0", "false", "no"):
+        return None
 
     notifier = notifier_of(held)
     wake_on_commit(held.engine, notifier.kick)

@@ -44,7 +44,7 @@ def test_an_sos_on_a_live_server_pushes_and_texts_the_family(tmp_path):
             got = {x.path: x for x in endpoint.wait_for(2, timeout=10)}
             assert set(got) == {"/push/daughter", "/sms"}, server.log_tail()
             message = phone.decrypt(got["/push/daughter"].body)
-            assert message["kind"] == "sos" and message["url"] == f"/sos/{sos_id}" and "李桂英" in message["title"]
+            assert message["kind"] == "sos" and message["url"] == f"/senior/{senior_id}" and message["ids"]["sos_id"] == sos_id and "李桂英" in message["title"]
             assert got["/push/daughter"].headers["Urgency"] == "high"
             text = json.loads(got["/sms"].body)
             assert text["to"] == daughter_phone and "李桂英" in text["text"]

@@ -43,7 +43,7 @@ def test_an_offer_is_for_the_provider_lives_until_it_expires_and_ignores_quiet_h
                        "expires_at": (NOW + timedelta(seconds=75)).isoformat()}}
     n = notice_for("offer_created", offer, Role.PROVIDER, now=NOW)
     assert (n.kind, n.ttl, n.urgency, n.topic, n.url, n.bypass_quiet, n.urgent) == (
-        "offer", 75, "high", "offer3", "/offers", True, False)
+        "offer", 75, "high", "offer3", "/", True, False)
     assert text(n, "zh-CN") == ("新的服务单 · 助浴", "附近有一单助浴，请尽快查看并接单。")
     assert notice_for("offer_created", offer, Role.FAMILY, now=NOW) is None
     withdrawn = notice_for("offer_withdrawn", {"offer_id": 3}, Role.PROVIDER, now=NOW)
@@ -72,12 +72,22 @@ def test_urgent_kinds_go_by_sms_to_family_and_responders():
     escalated = {"request": {"id": 4, "status": "escalated", "service_type": "meal"}}
     assert notice_for("request_updated", escalated, Role.FAMILY, now=NOW).urgent
     late = notice_for("care_visit_late", escalated, Role.PROVIDER, now=NOW)
-    assert late.urgent and late.kind == "visit_not_started" and late.url == "/jobs"
+    assert late.urgent and late.kind == "visit_not_started" and late.url == "/job/4"
     assert not notice_for("care_visit_late", escalated, Role.CENTER_STAFF, now=NOW).urgent
     missed = notice_for("checkin_missed", {"checkin": {"senior_id": 2, "senior_name": "王秀兰"}}, Role.FAMILY, now=NOW)
     assert missed.urgent and text(missed, "zh-CN")[0] == "今日未报平安 · 王秀兰"
     ack = notice_for("sos_updated", {"sos": {**sos["sos"], "status": "acknowledged"}}, Role.SENIOR, now=NOW)
     assert ack.kind == "sos_acknowledged" and not ack.urgent and ack.topic == "sos5"
+
+
+def test_a_tap_opens_the_apps_own_screens():
+    request = {"request": {"id": 4, "status": "cancelled", "service_type": "meal", "senior_id": 8}}
+    assert notice_for("request_updated", request, Role.PROVIDER, now=NOW).url == "/job/4"
+    assert notice_for("request_updated", request, Role.FAMILY, now=NOW).url == "/senior/8"
+    assert notice_for("request_updated", request, Role.SENIOR, now=NOW).url == "/"
+    sos = {"sos": {"id": 5, "senior_id": 8, "status": "open"}}
+    assert [notice_for("sos_alert", sos, r, now=NOW).url for r in (Role.FAMILY, Role.PROVIDER, Role.CENTER_STAFF)] == [
+        "/senior/8", "/", "/"]
 
 
 def test_texts_are_short_and_in_the_users_language():
