@@ -158,3 +158,26 @@ def test_staff_assigning_by_hand_and_a_provider_accepting_cannot_both_win(world)
                                now=t0 + timedelta(minutes=2))
     assert caught.value.code == "invalid_transition"
     assert s.get(ServiceRequest, rid).provider_id == world["nearby"].id
+
+
+def test_the_scheduler_job_offers_again_one_transaction_each(engine):
+    """server.jobs.run_reoffers, as the scheduler calls it (SQLite file database)."""
+    from models.engine import read_session, write_session
+    from server import jobs
+
+    t0 = utcnow()
+    with write_session(engine) as s:
+        com = f.first_community(s)
+        owner = f.user(s, Role.SENIOR)
+        senior = f.senior(s, com, owner=owner)
+        s.commit()
+        booked = requests.create_request(session=s, user=owner, directory=ProviderDirectory(engine), now=t0,
+                                         data=RequestCreate(senior_id=senior.id, service_type="meal"))
+        assert booked.status == RequestStatus.ESCALATED
+        f.provider_on_duty_at(s, com, services=("meal",))  # through another process, say
+        s.commit()
+    assert jobs.run_reoffers(engine, ProviderDirectory(engine)) == 1
+    assert jobs.run_reoffers(engine, ProviderDirectory(engine)) == 0  # its offer is open
+    with read_session(engine) as s:
+        assert s.exec(select(Offer.status).where(Offer.request_id == booked.id)).all() == [OfferStatus.OFFERED]
+        assert s.get(ServiceRequest, booked.id).status == RequestStatus.ESCALATED
