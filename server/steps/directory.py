@@ -132,19 +132,25 @@ class ProviderDirectory:
         with self._lock:
             if current == self._seen:
                 return
-            query = select(Provider).where(Provider.revision > self._seen) if self._seen >= 0 else select(Provider)
-            seen = current
-            for n, p in enumerate(session.exec(query.execution_options(yield_per=_LOAD_CHUNK)), 1):
-                entry = index_entry(p, now)
-                if entry is None:
-                    self.index.remove(p.id)
-                else:
-                    self.index.upsert(entry)
-                self._profiles[p.id] = (snapshot(p, []), p.user_id)
-                seen = max(seen, p.revision)
-                if n % _LOAD_CHUNK == 0:
-                    give_way()  # a large directory loads in several turns
-            self._seen = seen
+            # In chunks by id, one statement each (no server-side cursor, no transaction held open
+            # while other work runs between them). Revisions commit in counter order, so every change
+            # up to `current` is visible now; rows newer than it are loaded again next time.
+            last = 0
+            while True:
+                rows = session.exec(select(Provider).where(Provider.revision > self._seen, Provider.id > last)
+                                    .order_by(Provider.id).limit(_LOAD_CHUNK)).all()
+                for p in rows:
+                    entry = index_entry(p, now)
+                    if entry is None:
+                        self.index.remove(p.id)
+                    else:
+                        self.index.upsert(entry)
+                    self._profiles[p.id] = (snapshot(p, []), p.user_id)
+                if len(rows) < _LOAD_CHUNK:
+                    break
+                last = rows[-1].id
+                give_way()  # a large directory loads in several turns
+            self._seen = current
 
     def candidates(self, service_type: ServiceType, lat: float, lon: float, now: datetime, *,
                    limit: int | None = None) -> list[int]:
