@@ -82,6 +82,9 @@ class UserPublic(SQLModel):
     role: Role
     locale: str
     community_ids: list[int] = []
+    # GET /me only: the newest event for this user so far; a socket's first connection passes it as
+    # last_event_id, so nothing sent after this answer is missed.
+    last_event_id: int | None = None
 
 
 class UserEnvelope(SQLModel):

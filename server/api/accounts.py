@@ -74,8 +74,7 @@ def logout():
 @api.get("/me", responses={200: UserEnvelope}, security=BEARER)
 def me():
     """The signed-in user."""
-    user = current_user()
-    return reply({"user": accounts.user_public(db.session(), user).model_dump(mode="json")})
+    return reply({"user": accounts.get_me(session=db.session(), user=current_user()).model_dump(mode="json")})
 
 
 @api.post("/users", responses={201: UserEnvelope}, security=BEARER)

@@ -9,19 +9,20 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import bindparam
+from sqlalchemy import bindparam, func
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, select
 
 from dispatch.catalog import SELF_REGISTER_ROLES, Role
 from models.accounts import (AuthToken, PasswordChange, PasswordReset, RegisterRequest, SessionsEnded,
                              StaffCommunity, StaffCreate, User, UserPublic)
+from models.events import Event
 from models.places import Community
 from server import security
 from server.errors import Conflict, Forbidden, NotFound, Unauthorized, field_error
 from server.passwords import check_password
 from server.steps import audit
-from server.steps.access import account_for
+from server.steps.access import account_for, staff_communities
 from server.steps.sessions import revoke_sessions, revoke_token
 
 
@@ -30,6 +31,16 @@ def user_public(session: Session, user: User) -> UserPublic:
     ids = session.exec(select(StaffCommunity.community_id).where(StaffCommunity.user_id == user.id)).all()
     return UserPublic(id=user.id, phone=user.phone, name=user.name, role=user.role,
                       locale=user.locale, community_ids=sorted(ids))
+
+
+def get_me(*, session: Session, user: User) -> UserPublic:
+    """The signed-in user, with the newest event addressed to them (0 if none) as a replay start."""
+    mine = Event.user_id == user.id
+    if user.role.is_staff:
+        scope = staff_communities(session, user)
+        mine = mine | (Event.community_id.is_not(None) if scope is None else Event.community_id.in_(scope or {-1}))
+    newest = session.exec(select(func.max(Event.id)).where(mine)).one()
+    return user_public(session, user).model_copy(update={"last_event_id": newest or 0})
 
 
 def register_user(*, session: Session, data: RegisterRequest) -> UserPublic:
