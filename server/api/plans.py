@@ -3,7 +3,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.plans import (CheckinCreate, CheckinPublic, CheckinSettingPublic, CheckinSettingUpdate, OccurrencePublic,
                           PlanCreate, PlanPublic, PlanUpdate, SkipCreate)
-from models.types import ClientDateTime, Id, utcnow
+from models.types import ClientDateTime, Id, QueryId, utcnow
 from server import db
 from server.api import blueprint, reply
 from server.auth import current_user
@@ -18,12 +18,12 @@ class PlanPath(BaseModel):
 
 
 class SeniorPath(BaseModel):
-    senior_id: Id
+    senior_id: QueryId
 
 
 class PlanListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    senior_id: Id
+    senior_id: QueryId
 
 
 class OccurrenceQuery(BaseModel):
