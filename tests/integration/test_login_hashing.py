@@ -57,6 +57,18 @@ def test_a_login_flood_does_not_hold_up_other_requests(tmp_path):
         assert len(logins) == 9, server.log_tail()
         login_p50, probe_p50 = statistics.median(logins), statistics.median(probes)
         assert probe_p50 < 0.1 * login_p50, (probe_p50, login_p50, len(probes))
+        # Every way a password is hashed or checked works on the pool: register, login, change.
+        phone, old, new = "13800138777", "blue-teapot-42", "green-kettle-7"
+        r = http.post(f"{server.url}/api/v1/auth/register", json={"phone": phone, "password": old, "name": "张三",
+                                                                   "role": "senior"}, timeout=60)
+        assert r.status_code == 201, r.text
+        token = http.post(f"{server.url}/api/v1/auth/login", json={"phone": phone, "password": old},
+                          timeout=60).json()["token"]
+        r = http.post(f"{server.url}/api/v1/auth/password", json={"current_password": old, "new_password": new},
+                      headers={"Authorization": f"Bearer {token}"}, timeout=60)
+        assert r.status_code == 200 and r.json()["sessions_ended"] == 0, r.text
+        assert http.post(f"{server.url}/api/v1/auth/login", json={"phone": phone, "password": new},
+                         timeout=60).status_code == 200
 
 
 def test_an_unknown_phone_still_costs_a_password_check(client, monkeypatch):
