@@ -2,7 +2,9 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated, Literal
 
+from pydantic import Discriminator, RootModel
 from pydantic import Field as PField
 from sqlalchemy import JSON, Column, Index, UniqueConstraint
 from sqlmodel import Field, SQLModel
@@ -160,12 +162,39 @@ class CancelRequest(SQLModel):
     reason: str | None = PField(default=None, max_length=200)
 
 
-class ProgressCreate(SQLModel):
+class _Progress(SQLModel):
     model_config = STRICT
-    status: RequestStatus
+    note: str | None = PField(default=None, max_length=1000)
+
+
+class ProgressEnRoute(_Progress):
+    """On the way: no position needed."""
+    status: Literal[RequestStatus.EN_ROUTE]
     lat: Latitude | None = None
     lon: Longitude | None = None
-    note: str | None = PField(default=None, max_length=1000)
+
+
+class ProgressCheckIn(_Progress):
+    """Check-in (in_service): where the provider is, compared with the senior's home."""
+    status: Literal[RequestStatus.IN_SERVICE]
+    lat: Latitude
+    lon: Longitude
+
+
+class ProgressCheckOut(_Progress):
+    """Check-out (completed): where the provider is."""
+    status: Literal[RequestStatus.COMPLETED]
+    lat: Latitude
+    lon: Longitude
+
+
+ProgressStep = Annotated[ProgressEnRoute | ProgressCheckIn | ProgressCheckOut, Discriminator(
+    "status", custom_error_type="invalid_status", custom_error_context={"field": "status"},
+    custom_error_message="须为 en_route、in_service 或 completed / must be en_route, in_service or completed")]
+
+
+class ProgressCreate(RootModel[ProgressStep]):
+    """One step of a visit, told apart by status: check-in and check-out carry lat and lon."""
 
 
 class RatingCreate(SQLModel):

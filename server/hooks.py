@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 
 from flask import Flask, Response, current_app, jsonify, request
 from flask_limiter.errors import RateLimitExceeded
@@ -56,9 +57,38 @@ def error_response(error: AppError) -> Response:
 
 def validation_error_response(exc: ValidationError) -> Response:
     """flask-openapi3's hook: a pydantic error becomes 422 with the fields listed."""
-    details = [{"field": ".".join(str(p) for p in e["loc"]) or "body", "message": e["msg"], "type": e["type"]}
-               for e in exc.errors(include_url=False, include_context=False)]
+    body = request.get_json(silent=True) if request.is_json else None
+    details = [_detail(e, body) for e in exc.errors(include_url=False)]
     return error_response(Invalid(details=details))
+
+
+def _detail(error: dict, body) -> dict:
+    """One refused field, named as the client wrote it. A body told apart by a field (a discriminated
+    union: visit progress by status) is refused on that field when it names no variant; inside a
+    variant, pydantic puts the variant's tag in the path (`in_service.lat`), which the client never
+    wrote, so it is left out (`lat`)."""
+    loc, message = list(error["loc"]), error["msg"]
+    if error["type"] in ("union_tag_invalid", "union_tag_not_found"):
+        context = error.get("ctx") or {}
+        loc = [*loc, context.get("discriminator", "").strip("'\"")]
+        tags = re.findall(r"'([^']*)'", context.get("expected_tags", ""))
+        if tags:
+            message = f"须为 {'、'.join(tags)} 之一 / must be one of {', '.join(tags)}"
+    return {"field": ".".join(str(p) for p in _untagged(loc, body)) or "body", "message": message,
+            "type": error["type"]}
+
+
+def _untagged(loc: list, body) -> list:
+    """loc without the tags of discriminated unions: a name that is not a key of the object at that
+    point of the body but is one of its values (its tag) is the variant's, not the client's."""
+    path, node = [], body
+    for part in loc:
+        if isinstance(node, dict) and isinstance(part, str) and part not in node and part in node.values():
+            continue
+        path.append(part)
+        node = node.get(part) if isinstance(node, dict) else (
+            node[part] if isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node) else None)
+    return path
 
 
 def check_body() -> None:

@@ -64,7 +64,7 @@ def cancel_request(path: RequestPath, body: CancelRequest):
 def record_progress(path: RequestPath, body: ProgressCreate):
     """The assigned provider: en_route, in_service (check-in) or completed (check-out)."""
     return reply(visits.record_progress(session=db.session(), user=current_user(), request_id=path.request_id,
-                                        data=body, now=utcnow()))
+                                        data=body.root, now=utcnow()))
 
 
 @api.post("/requests/<int:request_id>/rating", responses={201: RatingCreate})

@@ -11,7 +11,7 @@ from dispatch.lifecycle import RequestStatus
 from dispatch.visits import checkin_distance_flag
 from models.accounts import User
 from models.providers import Provider
-from models.requests import ProgressCreate, Rating, RatingCreate, RequestPublic
+from models.requests import ProgressStep, Rating, RatingCreate, RequestPublic
 from server.errors import Conflict, Forbidden, field_error
 from server.steps import audit, outbox
 from server.steps.access import SeniorAction, request_for
@@ -22,7 +22,7 @@ from server.steps.views import event_view, public_view
 NEEDS_POSITION = (RequestStatus.IN_SERVICE, RequestStatus.COMPLETED)
 
 
-def record_progress(*, session: Session, user: User, request_id: int, data: ProgressCreate,
+def record_progress(*, session: Session, user: User, request_id: int, data: ProgressStep,
                     now: datetime) -> RequestPublic:
     """The assigned provider moves the visit on: en route, check-in (in_service), check-out (completed).
 

@@ -205,8 +205,8 @@ def test_pages_serve_the_app_shell_and_healthz_answers(client):
 
 # ---- fuzz ------------------------------------------------------------------------------------
 
-def _write_routes() -> list[tuple[str, str]]:
-    """Every (method, rule) the app routes under /api/v1 that takes a body."""
+def _write_routes() -> tuple[list[tuple[str, str]], dict]:
+    """Every (method, rule) the app routes under /api/v1 that takes a body, and the OpenAPI document."""
     from server import create_app
 
     tmp = Path(tempfile.mkdtemp(prefix="linli-routes-"))
@@ -216,14 +216,19 @@ def _write_routes() -> list[tuple[str, str]]:
         if rule.rule.startswith("/api/v1/"):
             for method in rule.methods & {"POST", "PUT", "PATCH", "DELETE"}:
                 found.add((method, rule.rule))
-    return sorted(found)
+    return sorted(found), app.test_client().get("/api/openapi.json").get_json()
 
 
-WRITE_ROUTES = _write_routes()
+WRITE_ROUTES, SPEC = _write_routes()
 
+# Ids written other ways, numbers past every column, and times at the ends of datetime's range.
+AWKWARD = ["1", "13", 1.0, 13.0, 1.5, -1, 0, 2**31, 2**63, 2**64, -2**63, 1e308, "1e3", " 1",
+           "0001-01-01T00:00:00", "0001-01-01T00:00:00+14:00", "9999-12-31T23:59:59-12:00", "9999-12-31T23:59:59",
+           "9999-12-31", "2025-02-30T10:00:00", "2025-03-03T25:00:00", "2025-03-03T10:00:00+24:00", "now",
+           "en_route", "in_service", "completed", "cancelled"]
 leaves = (st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False, allow_infinity=False)
           | st.text(max_size=30) | st.sampled_from(["13800138000", "meal", "verified", "2025-03-03T10:00:00+08:00",
-                                                    "郴州市北湖区向阳社区", ""]))
+                                                    "郴州市北湖区向阳社区", ""]) | st.sampled_from(AWKWARD))
 json_values = st.recursive(leaves, lambda children: st.lists(children, max_size=4)
                            | st.dictionaries(st.text(max_size=8), children, max_size=4), max_leaves=12)
 
@@ -232,8 +237,10 @@ def _field_names(spec: dict, method: str, path: str) -> list[str]:
     operation = spec["paths"].get(path, {}).get(method.lower(), {})
     ref = (operation.get("requestBody", {}).get("content", {}).get("application/json", {})
            .get("schema", {}).get("$ref", ""))
-    schema = spec["components"]["schemas"].get(ref.rsplit("/", 1)[-1], {})
-    return sorted(schema.get("properties", {}))
+    schemas = spec["components"]["schemas"]
+    schema = schemas.get(ref.rsplit("/", 1)[-1], {})
+    variants = [schemas[v["$ref"].rsplit("/", 1)[-1]] for v in schema.get("oneOf", []) if "$ref" in v]
+    return sorted({name for each in [schema, *variants] for name in each.get("properties", {})})
 
 
 def _role_for(path: str) -> Role:
@@ -279,3 +286,43 @@ def test_random_json_bodies_never_yield_a_5xx(client, session, fuzz_world, metho
             assert_error(r, r.status_code)
 
     run()
+
+
+def _awkward_fields(spec: dict, method: str, path: str) -> list[str]:
+    """The body fields of an operation that hold ids or times (the kinds that once gave 500s)."""
+    op = spec["paths"].get(path, {}).get(method.lower(), {})
+    ref = op.get("requestBody", {}).get("content", {}).get("application/json", {}).get("schema", {}).get("$ref", "")
+    schemas = spec["components"]["schemas"]
+    schema = schemas.get(ref.rsplit("/", 1)[-1], {})
+    found = set()
+    for each in [schema, *[schemas[v["$ref"].rsplit("/", 1)[-1]] for v in schema.get("oneOf", []) if "$ref" in v]]:
+        for name, prop in each.get("properties", {}).items():
+            if name.endswith(("_id", "_ids")) or "date-time" in json.dumps(prop) or name in ("status", "lat", "lon"):
+                found.add(name)
+    return sorted(found)
+
+
+def _doc_path(rule: str) -> str:
+    return re.sub(r"<(?:\w+:)?(\w+)>", r"{\1}", rule)
+
+
+@pytest.mark.parametrize("method, rule", [pytest.param(m, r, id=f"{m} {r}") for m, r in WRITE_ROUTES
+                                          if _awkward_fields(SPEC, m, _doc_path(r))])
+def test_ids_and_times_written_awkwardly_never_yield_a_5xx(client, session, fuzz_world, method, rule):
+    url = re.sub(r"<(?:\w+:)?(\w+)>", lambda m: str(fuzz_world["ids"].get(m.group(1), 1)), rule)
+    names = _awkward_fields(SPEC, method, _doc_path(rule))
+    signer = fuzz_world["users"][_role_for(rule)]
+    headers = f.bearer(session, signer)
+    session.commit()
+    for name in names:
+        for value in AWKWARD + [[v] for v in AWKWARD[:8]]:
+            body = {"senior_id": fuzz_world["ids"]["senior_id"], "service_type": "meal", "status": "in_service",
+                    "lat": 25.8, "lon": 113.0, name: value}
+            r = client.open(url, method=method, data=json.dumps(body), content_type="application/json",
+                            headers=headers)
+            assert r.status_code < 500, (name, value, r.status_code, r.get_json())
+            if r.status_code >= 400:
+                assert_error(r, r.status_code)
+            if r.status_code == 401:  # a logout revoked the token: sign in again
+                headers = f.bearer(session, signer)
+                session.commit()

@@ -85,3 +85,50 @@ def test_a_scheduled_start_out_of_range_is_422(client, world, fresh, start):
     r = client.post("/api/v1/requests", json={"senior_id": world["senior"], "service_type": "meal",
                                               "scheduled_start": start}, headers=world["family"])
     assert fields(assert_error(r, 422)) == ["scheduled_start"]
+
+
+# ---- visit progress: the document says what the server does ---------------------------------------
+
+def _variant(spec: dict, status: str) -> dict:
+    """The schema the OpenAPI document gives a progress body with this status (via its discriminator)."""
+    op = spec["paths"]["/api/v1/requests/{request_id}/progress"]["post"]
+    ref = op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
+    schema = spec["components"]["schemas"][ref.rsplit("/", 1)[-1]]
+    assert schema["discriminator"]["propertyName"] == "status"
+    assert len(schema["oneOf"]) == len(schema["discriminator"]["mapping"]) == 3
+    target = schema["discriminator"]["mapping"][status]
+    assert {"$ref": target} in schema["oneOf"]
+    return spec["components"]["schemas"][target.rsplit("/", 1)[-1]]
+
+
+@pytest.mark.parametrize("status, needs_position", [("en_route", False), ("in_service", True), ("completed", True)])
+def test_the_openapi_document_says_which_progress_steps_need_a_position(client, world, status, needs_position):
+    spec = client.get("/api/openapi.json").get_json()
+    variant = _variant(spec, status)
+    assert variant["properties"]["status"]["const"] == status
+    assert ({"lat", "lon"} <= set(variant["required"])) is needs_position
+    assert variant["additionalProperties"] is False
+    # ... and the server does that: without a position a check-in or check-out is 422 naming lat and
+    # lon; with one (or on the way) the body passes and the request id decides (404: no such visit).
+    r = client.post("/api/v1/requests/999999/progress", json={"status": status}, headers=world["provider_user"])
+    if needs_position:
+        assert fields(assert_error(r, 422, "validation_error")) == ["lat", "lon"]
+    else:
+        assert r.status_code == 404
+    r = client.post("/api/v1/requests/999999/progress", json={"status": status, "lat": 25.8, "lon": 113.0},
+                    headers=world["provider_user"])
+    assert r.status_code == 404
+
+
+@pytest.mark.parametrize("body", [{"status": "cancelled", "lat": 25.8, "lon": 113.0}, {"lat": 25.8}, {"status": 3}])
+def test_a_progress_body_with_no_known_status_is_422_on_status(client, world, body):
+    r = client.post("/api/v1/requests/1/progress", json=body, headers=world["provider_user"])
+    error = assert_error(r, 422)
+    assert fields(error) == ["status"]
+    assert "en_route" in error["details"][0]["message"] or body.get("status") is None
+
+
+def test_a_progress_body_refuses_unknown_fields_by_their_own_name(client, world):
+    r = client.post("/api/v1/requests/1/progress", json={"status": "en_route", "speed": 3},
+                    headers=world["provider_user"])
+    assert fields(assert_error(r, 422)) == ["speed"]
