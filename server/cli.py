@@ -5,7 +5,6 @@ import os
 from pathlib import Path
 
 import click
-from flask import current_app
 from flask.cli import FlaskGroup, with_appcontext
 
 from server import create_app  # the factory is itself lazy
@@ -15,9 +14,9 @@ from server import create_app  # the factory is itself lazy
 
 
 def _engine():
-    from server import db
+    from server.state import state
 
-    return current_app.extensions[db.ENGINE_KEY]
+    return state().engine
 
 
 def _fail(error) -> None:
@@ -44,11 +43,9 @@ def main() -> None:
 @click.option("--no-scheduler", is_flag=True, help="leave jobs to a `linli clock` process")
 def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     """Serve HTTP + Socket.IO (migrating the database first)."""
-    from models.types import utcnow
     from server import serving
     from server.config import Settings
-    from server.jobs import start_background
-    from server.migrate import upgrade
+    from server.state import start, state
 
     if not serving.on_gevent():
         raise click.ClickException("`serve` runs on gevent: start it with the `linli` command, which patches "
@@ -57,13 +54,9 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
     # The options are settings: the app (and Socket.IO's default allowed origins) must see them too.
     overrides = {name: value for name, value in (("host", host), ("port", port)) if value is not None}
     app = create_app(Settings.from_env(**overrides))
-    settings = app.config["LINLI_SETTINGS"]
+    settings = state(app).settings
     with app.app_context():
-        upgrade(_engine())
-        app.extensions["linli.directory"].warm(utcnow())
-        if not no_scheduler:
-            start_background(_engine(), app.extensions["linli.directory"], app.extensions["linli.relay"].kick)
-        app.extensions["linli.relay"].start()
+        start(app, scheduler=not no_scheduler)
         # Flask's CLI marks the process so app.run() refuses to block; `serve` is meant to block.
         os.environ.pop("FLASK_RUN_FROM_CLI", None)
         click.echo(f"邻里 Linli: serving on http://{settings.host}:{settings.port}/ (gevent; Ctrl+C stops)")
@@ -127,8 +120,7 @@ def seed_demo(seniors: int, providers: int, seed: int, if_empty: bool) -> None:
     from models.engine import write_session
     from server.errors import AppError
     from server.migrate import upgrade
-    from server.services.demo import DEMO_PASSWORD
-    from server.services.demo import seed_demo as seed_fn
+    from server.services.demo import DEMO_PASSWORD, seed_demo as seed_fn
 
     upgrade(_engine())
     with write_session(_engine()) as session:
@@ -163,7 +155,7 @@ def create_user(role: str, phone: str, password: str, name: str | None, communit
                            community_ids=list(communities))
     except ValidationError as exc:
         raise click.BadParameter("; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors()))
-    from server.passwords import weakness, RULE
+    from server.passwords import RULE, weakness
 
     if weakness(password, data.phone):
         raise click.BadParameter(f"weak_password: {RULE}", param_hint="--password")
@@ -179,6 +171,7 @@ def create_user(role: str, phone: str, password: str, name: str | None, communit
 @with_appcontext
 def vapid() -> None:
     """Print the Web Push public key (made and kept on first use)."""
+    from server.state import state
     from server.vapid import load_or_create, public_key_b64
 
-    click.echo(public_key_b64(load_or_create(current_app.config["LINLI_SETTINGS"].instance_path)))
+    click.echo(public_key_b64(load_or_create(state().settings.instance_path)))
