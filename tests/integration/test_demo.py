@@ -12,8 +12,8 @@ from models.places import Community
 from models.providers import Organization, Provider
 from models.requests import RequestCreate
 from models.seniors import FamilyLink, Senior
-from server.errors import Conflict
 from models.types import utcnow
+from server.errors import Conflict
 from server.services.demo import seed_demo, standing_of
 from server.services.requests import create_request
 from server.steps.directory import ProviderDirectory

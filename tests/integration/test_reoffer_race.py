@@ -51,7 +51,7 @@ def _outcome(engine, request_id):
         return request, {o.provider_id: o.status for o in offers}
 
 
-def test_providers_and_staff_racing_for_an_escalated_request_one_wins(race_engine, tmp_path):
+def test_providers_and_staff_racing_for_an_escalated_request_one_wins(race_engine, tmp_path):  # noqa: F811
     app = create_app(make_settings(tmp_path), engine=race_engine)
     senior_id, community_id, booker_id, provider_ids, phones = _arrange(race_engine)
     racers, spare = provider_ids[:RACERS], provider_ids[RACERS]  # the spare one is assigned by staff
@@ -89,7 +89,7 @@ def test_providers_and_staff_racing_for_an_escalated_request_one_wins(race_engin
     state(app).relay.stop()
 
 
-def test_accepts_racing_the_escalation_never_take_a_withdrawn_offer(race_engine, tmp_path):
+def test_accepts_racing_the_escalation_never_take_a_withdrawn_offer(race_engine, tmp_path):  # noqa: F811
     app = create_app(make_settings(tmp_path), engine=race_engine)
     senior_id, community_id, booker_id, provider_ids, phones = _arrange(race_engine)
     racers = provider_ids[:RACERS]
@@ -128,7 +128,7 @@ def test_accepts_racing_the_escalation_never_take_a_withdrawn_offer(race_engine,
     state(app).relay.stop()
 
 
-def test_an_escalation_between_reading_the_offer_and_taking_the_request_loses_the_accept(race_engine, monkeypatch):
+def test_an_escalation_inside_the_accepts_window_wins(race_engine, monkeypatch):  # noqa: F811
     """The window the live races rarely hit, made certain: the accept has read its offer as open when
     the sweep escalates (withdrawing it) and commits; the accept then finds the request escalated,
     which it may take only through an offer still open, so it loses. (On SQLite a write transaction
