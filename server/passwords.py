@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from functools import cache
+from itertools import pairwise
 from importlib import resources
 
 from server.errors import field_error
@@ -57,7 +58,7 @@ def _trivial(word: str) -> bool:
         unit = word[:size]
         if (unit * (len(word) // size + 1)).startswith(word):
             return True
-    steps = {ord(b) - ord(a) for a, b in zip(word, word[1:])}
+    steps = {ord(b) - ord(a) for a, b in pairwise(word)}
     if steps in ({1}, {-1}):
         return True
     return any(word in row or word in row[::-1] for row in _ROWS)

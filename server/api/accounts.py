@@ -6,15 +6,14 @@ from pydantic import BaseModel
 
 from models.accounts import (LoginRequest, LoginResponse, PasswordChange, PasswordReset, RegisterRequest,
                              SessionsEnded, StaffCreate, UserEnvelope)
-from models.types import Id
+from models.types import Id, utcnow
 from server import db
 from server.api import BEARER, blueprint, reply
-from models.types import utcnow
 from server.auth import COOKIE, CSRF_COOKIE, current_user, presented_token
 from server.limits import exact_limiter, login_phone_key, user_key
 from server.security import csrf_for
-from server.state import state
 from server.services import accounts
+from server.state import state
 
 api = blueprint("accounts", "账号", "Accounts", signed_in=False)  # register and login are public; the rest declare BEARER
 

@@ -5,10 +5,9 @@ from pydantic import BaseModel, Field
 from dispatch.catalog import ProviderStatus
 from models.providers import (DutyUpdate, MemberPublic, MemberQuery, OrganizationCreate, OrganizationPublic,
                               ProviderCreate, ProviderPublic, StatusChange)
-from models.types import MAX_ID, Id
+from models.types import MAX_ID, Id, utcnow
 from server import db
 from server.api import blueprint, directory, reply
-from models.types import utcnow
 from server.auth import current_user
 from server.services import memberships, providers
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dispatch.catalog import Role
 from tests import factories as f
-from tests.api.test_sockets import connect, received, relay  # noqa: F401 (relay is a fixture)
+from tests.api.test_sockets import connect, received, relay  # noqa: F401, F811 (relay is a fixture)
 
 
 def _queued(sio) -> list[tuple[str, dict]]:
@@ -15,7 +15,7 @@ def _signed_in(session, user, n=2):
     return [f.token_of(f.bearer(session, user)) for _ in range(n)]
 
 
-def test_a_password_change_ends_the_other_sockets_and_keeps_the_callers(app, client, session, relay):
+def test_a_password_change_ends_the_other_sockets_and_keeps_the_callers(app, client, session, relay):  # noqa: F811
     user = f.user(session, Role.SENIOR)
     mine, other = _signed_in(session, user)
     session.commit()
@@ -31,7 +31,7 @@ def test_a_password_change_ends_the_other_sockets_and_keeps_the_callers(app, cli
     kept.disconnect()
 
 
-def test_a_staff_reset_and_disabling_end_every_socket(app, client, session, relay):
+def test_a_staff_reset_and_disabling_end_every_socket(app, client, session, relay):  # noqa: F811
     home = f.community(session)
     staff_headers = f.bearer(session, f.user(session, Role.CENTER_STAFF, communities=(home,)))
     admin_headers = f.bearer(session, f.user(session, Role.ADMIN))

@@ -41,7 +41,7 @@ def test_a_login_flood_does_not_hold_up_other_requests(tmp_path):
     """Three clients log in with unknown phones at once while another polls /healthz: the probes are
     answered while the hashes run (inline hashing held each probe for a hash or more)."""
     with f.LiveServer({"LINLI_INSTANCE_PATH": str(tmp_path / "instance")}, log=tmp_path / "serve.log") as server:
-        logins, probes, done = [], [], threading.Event()
+        logins, probes = [], []
         flooders = [threading.Thread(target=_login_unknown, args=(server.url, f"127.0.0.{k + 2}", 3, logins))
                     for k in range(3)]
         for t in flooders:

@@ -1,8 +1,8 @@
 """The password rule: long enough, not common, not trivial, not the phone number."""
 import pytest
 
-from server.passwords import RULE, check_password, common_passwords, weakness
 from server.errors import AppError
+from server.passwords import RULE, check_password, common_passwords, weakness
 
 PHONE = "13800138000"
 

@@ -4,8 +4,8 @@ Revision ID: 3d1e7a5c9f20
 Revises: 9281074110f6
 Create Date: 2026-12-01 02:00:00
 """
-from alembic import op
 import sqlalchemy as sa
+from alembic import op
 
 import models.types
 
