@@ -14,11 +14,13 @@ from sqlmodel import Session, select
 
 from models.requests import ServiceRequest
 from models.seniors import Senior
+from server.cooperate import give_way
 from server.steps.directory import ProviderDirectory
 from server.steps.reoffers import POLICY, no_open_offer, still_wanted
 from server.steps.waves import plan_next_wave, reoffer_wave
 
 SCAN = 200  # escalated requests looked at per call: a tick's work stays bounded
+_TURN_EVERY = 16
 
 
 @dataclass(frozen=True)
@@ -34,8 +36,12 @@ def requests_to_reoffer(*, session: Session, directory: ProviderDirectory, now: 
     rows = session.exec(select(ServiceRequest, Senior).join(Senior, Senior.id == ServiceRequest.senior_id)
                         .where(still_wanted(now), no_open_offer(), ServiceRequest.id > after)
                         .order_by(ServiceRequest.id).limit(scan)).all()
-    ids = [r.id for r, s in rows
-           if not plan_next_wave(session, r, s, directory=directory, now=now, wave_number=1).decision.escalate]
+    ids = []
+    for n, (request, senior) in enumerate(rows, 1):
+        if not plan_next_wave(session, request, senior, directory=directory, now=now, wave_number=1).decision.escalate:
+            ids.append(request.id)
+        if n % _TURN_EVERY == 0:
+            give_way()  # a long scan lets other requests run (gevent)
     return Scan(ids, rows[-1][0].id if len(rows) == scan else 0)
 
 

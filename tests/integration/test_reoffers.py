@@ -181,3 +181,18 @@ def test_the_scheduler_job_offers_again_one_transaction_each(engine):
     with read_session(engine) as s:
         assert s.exec(select(Offer.status).where(Offer.request_id == booked.id)).all() == [OfferStatus.OFFERED]
         assert s.get(ServiceRequest, booked.id).status == RequestStatus.ESCALATED
+
+
+def test_the_retry_goes_round_the_escalated_requests_a_slice_at_a_time(world):
+    s, t0 = world["session"], world["t0"]
+    first, second = _book(world, t0), _book(world, t0 + timedelta(seconds=1))
+    c = world["community"]
+    f.provider_on_duty_at(s, c, lat=c.lat + 0.005, services=("meal",))
+    s.commit()
+    now = t0 + timedelta(minutes=1)
+    one = reoffers.requests_to_reoffer(session=s, directory=world["directory"], now=now, scan=1)
+    assert (one.request_ids, one.next_after) == ([first], first)
+    two = reoffers.requests_to_reoffer(session=s, directory=world["directory"], now=now, after=first, scan=1)
+    assert (two.request_ids, two.next_after) == ([second], second)
+    end = reoffers.requests_to_reoffer(session=s, directory=world["directory"], now=now, after=second, scan=1)
+    assert (end.request_ids, end.next_after) == ([], 0)  # past the last: start again next time
