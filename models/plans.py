@@ -16,7 +16,7 @@ from sqlmodel import Field, SQLModel
 from dispatch.catalog import ServiceType
 from dispatch.lifecycle import PlanStatus, RequestStatus
 from models.accounts import STRICT
-from models.types import ClientDateTime, EnumText, Id, UTCDateTime, utcnow
+from models.types import ClientDate, ClientDateTime, EnumText, Id, UTCDateTime, utcnow
 
 
 class PlanKind(StrEnum):
@@ -122,7 +122,7 @@ class PlanUpdate(SQLModel):
     duration_minutes: int | None = PField(default=None, ge=15, le=480)
     until: ClientDateTime | None = None
     preferred_provider_id: Id | None = None
-    effective_from: date | None = None
+    effective_from: ClientDate | None = None
     notes: str | None = PField(default=None, max_length=500)
 
 
@@ -145,7 +145,7 @@ class PlanPublic(SQLModel):
 
 class SkipCreate(SQLModel):
     model_config = STRICT
-    date: date
+    date: ClientDate
 
 
 class OccurrencePublic(SQLModel):

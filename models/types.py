@@ -3,7 +3,7 @@ from __future__ import annotations
 
 import os
 import re
-from datetime import datetime, timezone
+from datetime import date, datetime, timezone
 from typing import Annotated
 from zoneinfo import ZoneInfo
 
@@ -62,6 +62,16 @@ def _aware(value: datetime) -> datetime:
 
 # A time from a client: naive input is read as local (Asia/Shanghai) time, per API.md.
 ClientDateTime = Annotated[datetime, AfterValidator(_aware)]
+
+
+def _bounded_day(value: date) -> date:
+    if not EARLIEST.date() <= value < LATEST.date():
+        raise ValueError("日期须在 2000 至 2199 年之间 / must be a date between the years 2000 and 2199")
+    return value
+
+
+# A local date from a client (a day to skip, a rule's first day), in the same bounds as times.
+ClientDate = Annotated[date, AfterValidator(_bounded_day)]
 
 _PHONE = re.compile(r"^(?:\+?86)?(1[3-9]\d{9})$")
 

@@ -1,12 +1,10 @@
 """The community center's desk: the requests it must handle by hand."""
-import datetime as dt
-
 from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.lifecycle import RequestStatus
 from models.plans import MissingCheckin
 from models.requests import AssignCreate, RequestPublic
-from models.types import MAX_ID, Id
+from models.types import MAX_ID, ClientDate, Id
 from server import db
 from server.api import blueprint, reply
 from models.types import utcnow
@@ -46,7 +44,7 @@ def assign_request(path: RequestPath, body: AssignCreate):
 
 class CheckinQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    date: dt.date | None = None
+    date: ClientDate | None = None
 
 
 @api.get("/center/checkins", responses={200: MissingCheckin})

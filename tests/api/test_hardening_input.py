@@ -132,3 +132,27 @@ def test_a_progress_body_refuses_unknown_fields_by_their_own_name(client, world)
     r = client.post("/api/v1/requests/1/progress", json={"status": "en_route", "speed": 3},
                     headers=world["provider_user"])
     assert fields(assert_error(r, 422)) == ["speed"]
+
+
+# ---- dates of plans and check-ins -----------------------------------------------------------------
+
+@pytest.fixture
+def plan(client, world):
+    from datetime import date, timedelta
+
+    start = (date.today() + timedelta(days=14)).isoformat() + "T10:00:00"
+    r = client.post("/api/v1/plans", json={"senior_id": world["senior"], "service_type": "meal",
+                                           "rrule": "FREQ=WEEKLY;BYDAY=MO", "start": start},
+                    headers=world["family"])
+    assert r.status_code == 201, r.get_json()
+    return r.get_json()["id"]
+
+
+@pytest.mark.parametrize("day", ["0001-01-01", "9999-12-31", "1999-12-31", "2200-01-01"])
+def test_plan_dates_out_of_range_are_422(client, world, plan, day):
+    r = client.post(f"/api/v1/plans/{plan}/skip", json={"date": day}, headers=world["family"])
+    assert fields(assert_error(r, 422)) == ["date"]
+    r = client.patch(f"/api/v1/plans/{plan}", json={"effective_from": day}, headers=world["family"])
+    assert fields(assert_error(r, 422)) == ["effective_from"]
+    r = client.get(f"/api/v1/center/checkins?date={day}", headers=world["admin"])
+    assert fields(assert_error(r, 422)) == ["date"]
