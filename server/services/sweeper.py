@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import exists
+from sqlalchemy import exists, update
 from sqlmodel import Session, select
 
 from dispatch.lifecycle import OfferStatus, RequestStatus
@@ -18,25 +18,47 @@ from server.steps.directory import ProviderDirectory
 from server.steps.waves import DISPATCH_HORIZON, open_next_wave
 
 
-def expire_offers(*, session: Session, now: datetime) -> int:
-    """Mark offers past their deadline expired and tell their providers."""
-    rows = session.exec(select(Offer, Provider.user_id).join(Provider, Provider.id == Offer.provider_id)
-                        .where(Offer.status == OfferStatus.OFFERED.value, Offer.expires_at <= now)).all()
-    for offer, user_id in rows:
-        offer.status, offer.responded_at = OfferStatus.EXPIRED, now
-        session.add(offer)
-        outbox.add_user_event(session, user_id, "offer_withdrawn", {"offer_id": offer.id, "reason": "expired"})
+# A tick's work is bounded: expire at most this many offers and advance at most this many requests,
+# the oldest first; the next tick goes on with the rest (ticks never overlap, so none is skipped).
+EXPIRE_PER_TICK = 5000
+ADVANCE_PER_TICK = 300
+
+_OFFERS = Offer.__table__
+_PROVIDERS = Provider.__table__
+_REQUESTS = ServiceRequest.__table__
+
+
+def expire_offers(*, session: Session, now: datetime, limit: int = EXPIRE_PER_TICK) -> int:
+    """Mark offers past their deadline expired (the `limit` oldest deadlines) and tell their providers.
+
+    One UPDATE … RETURNING and one read of the providers' accounts, whatever the number of offers."""
+    due = (select(_OFFERS.c.id).where(_OFFERS.c.status == OfferStatus.OFFERED.value, _OFFERS.c.expires_at <= now)
+           .order_by(_OFFERS.c.expires_at).limit(limit))
+    rows = session.execute(update(Offer.__table__).where(_OFFERS.c.id.in_(due.scalar_subquery()),
+                                                          _OFFERS.c.status == OfferStatus.OFFERED.value)
+                           .values(status=OfferStatus.EXPIRED, responded_at=now)
+                           .returning(_OFFERS.c.id, _OFFERS.c.provider_id)).all()
+    users = dict(session.execute(select(_PROVIDERS.c.id, _PROVIDERS.c.user_id)
+                                 .where(_PROVIDERS.c.id.in_({p for _, p in rows}))).all()) if rows else {}
+    for offer_id, provider_id in sorted(rows):
+        outbox.add_user_event(session, users[provider_id], "offer_withdrawn", {"offer_id": offer_id, "reason": "expired"})
     session.commit()
     return len(rows)
 
 
-def requests_to_advance(*, session: Session, now: datetime) -> list[int]:
-    """Requests whose wave is over with nobody accepting, and scheduled ones now due for offers."""
-    open_offer = exists().where(Offer.request_id == ServiceRequest.id, Offer.status == OfferStatus.OFFERED.value)
-    stalled = select(ServiceRequest.id).where(ServiceRequest.status == RequestStatus.OFFERING.value, ~open_offer)
-    due = select(ServiceRequest.id).where(ServiceRequest.status == RequestStatus.PENDING.value,
-                                          ServiceRequest.scheduled_start <= now + DISPATCH_HORIZON)
-    return sorted(set(session.exec(stalled).all()) | set(session.exec(due).all()))
+def requests_to_advance(*, session: Session, now: datetime, limit: int | None = None) -> list[int]:
+    """Requests whose wave is over with nobody accepting, and scheduled ones now due for offers:
+    the `limit` oldest (by id) when given."""
+    open_offer = exists().where(_OFFERS.c.request_id == _REQUESTS.c.id,
+                                _OFFERS.c.status == OfferStatus.OFFERED.value)
+    stalled = select(_REQUESTS.c.id).where(_REQUESTS.c.status == RequestStatus.OFFERING.value, ~open_offer)
+    due = select(_REQUESTS.c.id).where(_REQUESTS.c.status == RequestStatus.PENDING.value,
+                                       _REQUESTS.c.scheduled_start <= now + DISPATCH_HORIZON)
+    if limit is None:
+        return sorted(set(session.execute(stalled).scalars()) | set(session.execute(due).scalars()))
+    ids = set(session.execute(stalled.order_by(_REQUESTS.c.id).limit(limit)).scalars())
+    ids |= set(session.execute(due.order_by(_REQUESTS.c.id).limit(limit)).scalars())
+    return sorted(ids)[:limit]
 
 
 def advance_request(*, session: Session, request_id: int, directory: ProviderDirectory, now: datetime) -> str:
