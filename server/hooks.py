@@ -79,11 +79,13 @@ def _detail(error: dict, body) -> dict:
 
 
 def _untagged(loc: list, body) -> list:
-    """loc without the tags of discriminated unions: a name that is not a key of the object at that
-    point of the body but is one of its values (its tag) is the variant's, not the client's."""
+    """loc without the tags of discriminated unions: a name inside the path that is not a key of the
+    object at that point of the body but is one of its values (its tag) is the variant's, not the
+    client's. (A tag is never last: the variant's own field follows it.)"""
     path, node = [], body
-    for part in loc:
-        if isinstance(node, dict) and isinstance(part, str) and part not in node and part in node.values():
+    for index, part in enumerate(loc):
+        if (index < len(loc) - 1 and isinstance(node, dict) and isinstance(part, str) and part not in node
+                and part in node.values()):
             continue
         path.append(part)
         node = node.get(part) if isinstance(node, dict) else (

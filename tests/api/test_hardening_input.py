@@ -156,3 +156,8 @@ def test_plan_dates_out_of_range_are_422(client, world, plan, day):
     assert fields(assert_error(r, 422)) == ["effective_from"]
     r = client.get(f"/api/v1/center/checkins?date={day}", headers=world["admin"])
     assert fields(assert_error(r, 422)) == ["date"]
+
+
+def test_a_missing_field_is_named_even_when_another_field_holds_its_name(client, world):
+    r = client.post("/api/v1/seniors", json={"address": "name", "birth_year": 1940}, headers=world["admin"])
+    assert "name" in fields(assert_error(r, 422))
