@@ -55,7 +55,7 @@ def test_whole_visit_with_positions_ends_in_rating(phone, world):
     expect(provider.locator(".provider-home")).to_be_visible()
     expect(card).to_contain_text("已完成")
 
-    card.get_by_role("button", name="满意").click()
+    card.get_by_role("button", name="满意", exact=True).click()
     expect(card).to_contain_text("谢谢您的评价")
     request_id = card.get_attribute("data-request-id")
     r = senior.context.request.get(f"/api/v1/requests/{request_id}")
