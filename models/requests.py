@@ -23,7 +23,10 @@ class ServiceRequest(SQLModel, table=True):
     __tablename__ = "service_request"
     __table_args__ = (Index("ix_request_provider_window", "provider_id", "status", "scheduled_start"),
                       # A plan's visit is materialised once: re-runs and a second clock insert nothing.
-                      Index("uq_request_plan_occurrence", "plan_id", "occurrence_start", unique=True))
+                      Index("uq_request_plan_occurrence", "plan_id", "occurrence_start", unique=True),
+                      # The sweeper's "pending and due" range: with 14 days of plan visits pending, an
+                      # index on status alone walks every one of them each tick.
+                      Index("ix_request_status_start", "status", "scheduled_start"))
     id: int | None = Field(default=None, primary_key=True)
     senior_id: int = Field(foreign_key="senior.id", index=True)
     community_id: int = Field(foreign_key="community.id", index=True)

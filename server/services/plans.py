@@ -8,10 +8,12 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
+from sqlalchemy import or_, select as sa_select
 from sqlmodel import Session, select
 
 from dispatch.lifecycle import PlanStatus, RequestStatus
-from dispatch.recurrence import RuleError, Segment, check_rule, local_midnight, occurrences, same_day_clashes
+from dispatch.recurrence import (RuleError, Segment, check_rule, local_midnight, materialise_until, occurrences,
+                                 same_day_clashes)
 from models.accounts import User
 from models.plans import OccurrencePublic, Plan, PlanCreate, PlanPublic, PlanUpdate
 from models.providers import Provider
@@ -19,8 +21,8 @@ from models.requests import ServiceRequest
 from models.types import local_zone
 from server.errors import NotFound, field_error
 from server.steps.access import SeniorAction, senior_for
-from server.steps.occurrences import (cancel_future, cancel_visit, materialise, segment_json, segments_of,
-                                      start_of)
+from server.steps.occurrences import (PLAN_COLUMNS, cancel_future, cancel_visit, materialise, segment_json,
+                                      segments_of, start_of)
 from server.steps.transitions import invalid_transition, move_plan
 
 MAX_START_AHEAD = timedelta(days=365)
@@ -226,9 +228,11 @@ def list_occurrences(*, session: Session, user: User, plan_id: int, since: datet
 
 def materialise_plans(*, session: Session, now: datetime, after_id: int = 0, limit: int = 2000) -> tuple[int, int]:
     """Clock job: make the next 14 days of visits of up to `limit` active plans with ids above
-    after_id; returns (visits added, last plan id seen, 0 when done)."""
-    plans = session.exec(select(Plan).where(Plan.status == PlanStatus.ACTIVE.value, Plan.id > after_id)
-                         .order_by(Plan.id).limit(limit)).all()
+    after_id that are not yet made that far; returns (visits added, last plan id seen, 0 when done)."""
+    end = materialise_until(now, local_zone())
+    plans = session.execute(sa_select(*PLAN_COLUMNS).where(
+        Plan.status == PlanStatus.ACTIVE.value, Plan.id > after_id,
+        or_(Plan.materialised_until.is_(None), Plan.materialised_until < end)).order_by(Plan.id).limit(limit)).all()
     added = materialise(session, list(plans), now=now)
     session.commit()
     return added, (plans[-1].id if len(plans) == limit else 0)

@@ -57,6 +57,7 @@ def upgrade() -> None:
         batch_op.add_column(sa.Column('plan_id', sa.Integer(), nullable=True))
         batch_op.add_column(sa.Column('occurrence_start', _TS, nullable=True))
         batch_op.create_index('uq_request_plan_occurrence', ['plan_id', 'occurrence_start'], unique=True)
+        batch_op.create_index('ix_request_status_start', ['status', 'scheduled_start'], unique=False)
 
     op.create_table('visit_notice',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -121,6 +122,7 @@ def downgrade() -> None:
     op.drop_table('checkin_setting')
     op.drop_table('visit_notice')
     with op.batch_alter_table('service_request', schema=None) as batch_op:
+        batch_op.drop_index('ix_request_status_start')
         batch_op.drop_index('uq_request_plan_occurrence')
         batch_op.drop_column('occurrence_start')
         batch_op.drop_column('plan_id')
