@@ -47,7 +47,8 @@ class SignIn(NamedTuple):
 
 
 def _refuse(code: str, message: str):
-    return ConnectionRefusedError({"code": code, "message": message})
+    """A refusal the client sees as connect_error {message, data: {code}}."""
+    return ConnectionRefusedError(message, {"code": code})
 
 
 def last_event_id(auth) -> int | None:

@@ -578,3 +578,19 @@ def test_real_server_ends_sockets_on_logout_and_on_a_revocation_by_another_proce
     finally:
         sio.disconnect()
         engine.dispose()
+
+
+def test_real_server_refuses_a_huge_last_event_id_with_its_code(live):
+    import websocket
+
+    url = live.url.replace("http://", "ws://") + "/socket.io/?EIO=4&transport=websocket"
+    ws = websocket.create_connection(url, origin=live.url, timeout=5)
+    try:
+        assert ws.recv().startswith("0{")
+        ws.send("40" + json.dumps({"token": live.provider_token, "last_event_id": 10**30}))
+        reply = ws.recv()
+        assert reply.startswith("44"), reply  # connect_error
+        assert json.loads(reply[2:])["data"] == {"code": "invalid_last_event_id"}
+    finally:
+        ws.close()
+    assert "Traceback" not in live.server.log_tail(20_000)
