@@ -22,7 +22,7 @@ from models.types import utcnow
 from server.notify.messages import DueDelivery, notice_of, push_message, quiet_now, sms_text
 from server.notify.push import Attempt, PushChannel
 from server.notify.sms import SmsGateway
-from server.services.deliveries import (claim_due_deliveries, dispatch_events, has_due_deliveries, has_new_events,
+from server.services.deliveries import (claim_due_deliveries, dispatch_events, has_due_deliveries,
                                         latest_dispatched, purge_deliveries, record_attempts)
 
 log = logging.getLogger(__name__)
@@ -32,13 +32,15 @@ PURGE_EVERY = 3600.0  # seconds between purges of old deliveries
 
 class Notifier:
     def __init__(self, engine: Engine, push: PushChannel, sms: SmsGateway, *, zone: ZoneInfo,
-                 policy: RetryPolicy | None = None, poll_seconds: float = 1.0, workers: int = 8, batch: int = 100):
+                 policy: RetryPolicy | None = None, poll_seconds: float = 1.0, workers: int = 8, batch: int = 100,
+                 coalesce_seconds: float = 0.01):
         self._engine = engine
         self.push = push
         self.sms = sms
         self.zone = zone
         self.policy = policy or RetryPolicy()
         self._poll = poll_seconds
+        self._coalesce = coalesce_seconds
         self._batch = batch
         self._pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix="linli-notify")
         self._wake = threading.Event()
@@ -71,13 +73,19 @@ class Notifier:
         self._wake.set()
 
     def _run(self) -> None:
+        next_claim = 0.0
         while not self._stopping.is_set():
-            self._wake.wait(self._poll)
+            if self._wake.wait(self._poll) and self._coalesce:
+                time.sleep(self._coalesce)  # a burst of commits is dispatched in one transaction
             self._wake.clear()
             if self._stopping.is_set():
                 return
             try:
-                self.run_once()
+                # Retries, quiet-hour texts and leases run out are looked for on the poll's beat,
+                # not after every commit: a busy server's kicks would otherwise pay for it each time.
+                now = time.monotonic()
+                self.run_once(claim_due=now >= next_claim)
+                next_claim = max(next_claim, now + self._poll) if now >= next_claim else next_claim
                 self._purge_now_and_then()
             except Exception:  # a DB hiccup must not end notifications; the next tick retries
                 log.exception("notifier pass failed")
@@ -89,36 +97,38 @@ class Notifier:
             with write_session(self._engine) as session:
                 log.info("notifier purge: %s", purge_deliveries(session=session, now=utcnow()))
 
-    def run_once(self) -> int:
-        """Dispatch new events and send every due delivery; returns how many were attempted."""
+    def run_once(self, *, claim_due: bool = True) -> int:
+        """Dispatch new events and send what that claimed, and (claim_due) every other due delivery;
+        returns how many were attempted."""
         attempted = 0
         while True:
-            due = self.dispatch()
-            due += self._claim()
+            due = self.dispatch(look_back=claim_due)
+            if claim_due:
+                due += self._claim()
             if not due:
                 return attempted
             self.send(due)
             attempted += len(due)
 
-    def dispatch(self) -> list[DueDelivery]:
+    def dispatch(self, *, look_back: bool = True) -> list[DueDelivery]:
         """New events into deliveries (this process claims those due now)."""
         self._find_floor()
         # On PostgreSQL an id is taken before its transaction commits, so a lower id may commit
-        # after a higher one was dispatched: look a little behind the newest (dispatched ones are
-        # skipped by the claim table).
-        after = max(self._floor, self._newest - LOOKBACK)
+        # after a higher one was dispatched: on the poll's beat, look a little behind the newest
+        # (dispatched ones are skipped by the claim table). On SQLite ids follow commits.
+        behind = LOOKBACK if look_back and self._engine.dialect.name != "sqlite" else 0
+        after = max(self._floor, self._newest - behind)
         claim = secrets.token_hex(8)
         due: list[DueDelivery] = []
         while True:
-            with read_session(self._engine) as session:
-                if not has_new_events(session=session, after=after):
-                    return due
-            with write_session(self._engine) as session:
-                newest, claimed = dispatch_events(session=session, now=utcnow(), after=after, claim=claim,
-                                                  policy=self.policy, zone=self.zone, limit=self._batch)
+            with write_session(self._engine) as session:  # a kick means events were written: no read first
+                newest, claimed, more = dispatch_events(session=session, now=utcnow(), after=after, claim=claim,
+                                                        policy=self.policy, zone=self.zone, limit=self._batch)
             due += claimed
             self._newest = max(self._newest, newest)
             after = newest
+            if not more:
+                return due
 
     def _find_floor(self) -> None:
         if self._floor is None:

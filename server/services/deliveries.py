@@ -14,7 +14,7 @@ from collections.abc import Iterable
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import bindparam, delete, exists, insert, select, update
+from sqlalchemy import bindparam, delete, exists, insert, or_, select, text, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlmodel import Session
 
@@ -34,9 +34,11 @@ NOTIFIABLE = ("offer_created", "offer_withdrawn", "request_updated", "sos_alert"
 COMMUNITY_NOTIFIABLE = ("sos_alert", "request_updated", "care_visit_late", "checkin_missed")
 _E, _D, _N = Event.__table__.c, Delivery.__table__.c, EventNotice.__table__.c
 _S, _U, _P = PushSubscription.__table__.c, User.__table__.c, NotificationPreference.__table__.c
+# The kinds are written into the SQL once: an expanding IN was re-rendered on every run.
+_KINDS = text("event.type IN ({})".format(", ".join(f"'{k}'" for k in NOTIFIABLE)))
+_STAFF_KINDS = text("event.type IN ({})".format(", ".join(f"'{k}'" for k in COMMUNITY_NOTIFIABLE)))
 _NEW_EVENTS = (select(_E.id, _E.type, _E.user_id, _E.community_id, _E.payload, _E.created_at)
-               .where(_E.id > bindparam("after"), _E.type.in_(NOTIFIABLE),
-                      _E.user_id.is_not(None) | _E.type.in_(COMMUNITY_NOTIFIABLE),
+               .where(_E.id > bindparam("after"), _KINDS, or_(_E.user_id.is_not(None), _STAFF_KINDS),
                       ~exists().where(_N.event_id == _E.id))
                .order_by(_E.id).limit(bindparam("limit")))
 
@@ -67,23 +69,35 @@ def has_due_deliveries(*, session: Session, now: datetime) -> bool:
 
 
 def dispatch_events(*, session: Session, now: datetime, after: int, claim: str, policy: RetryPolicy,
-                    zone: ZoneInfo, limit: int = 200) -> tuple[int, list[DueDelivery]]:
+                    zone: ZoneInfo, limit: int = 200) -> tuple[int, list[DueDelivery], bool]:
     """Turn events after `after` not yet dispatched into deliveries; those due now are claimed by
-    `claim` at once. Returns the newest event id seen and the claimed deliveries."""
+    `claim` at once. Returns the newest event id seen, the claimed deliveries, and whether more
+    events may wait (a full batch)."""
     events = session.execute(_NEW_EVENTS, {"after": after, "limit": limit}).all()
     if not events:
         session.rollback()
-        return after, []
+        return after, [], False
     won = _claim_events(session, [e.id for e in events], now)
-    events = [e for e in events if e.id in won]
-    rows = _delivery_rows(session, events, now=now, claim=claim, policy=policy, zone=zone)
+    wanted = [e for e in events if e.id in won and _anyone_hears(e)]
+    rows = _delivery_rows(session, wanted, now=now, claim=claim, policy=policy, zone=zone) if wanted else []
     ids: list[int] = []
     if rows:
         result = session.execute(_INSERT_DELIVERIES, rows)
         ids = [r.id for r in result.all() if r.claim == claim]
     due = load_due(session, ids, claim)
     session.commit()
-    return max(e.id for e in events) if events else after, due
+    return max(e.id for e in events), due, len(events) == limit
+
+
+def _anyone_hears(event) -> bool:
+    """Whether the event makes a notice for any role (most request changes do not: a booking's
+    "offering" reaches no one away from the app)."""
+    if event.user_id is None:
+        return notice_for(event.type, event.payload, Role.CENTER_STAFF, now=event.created_at) is not None
+    return any(notice_for(event.type, event.payload, role, now=event.created_at) is not None for role in _ROLES)
+
+
+_ROLES = (Role.PROVIDER, Role.FAMILY, Role.SENIOR, Role.CENTER_STAFF)
 
 
 # One statement per dialect, built once, run as an executemany (a multi-row VALUES built per call
@@ -116,9 +130,10 @@ def _delivery_rows(session: Session, events, *, now: datetime, claim: str, polic
     users = {u for ids in recipients.values() for u in ids}
     if not users:
         return []
-    people = {r.id: r for r in session.execute(select(_U.id, _U.role, _U.phone, _U.is_active)
-                                                 .where(_U.id.in_(users)))}
-    prefs = {r.user_id: r for r in session.execute(select(_P).where(_P.user_id.in_(users)))}
+    people = {r.id: r for r in session.execute(
+        select(_U.id, _U.role, _U.phone, _U.is_active, _P.user_id.label("has_pref"), _P.push, _P.sms,
+               _P.quiet_start, _P.quiet_end)
+        .outerjoin(NotificationPreference.__table__, _P.user_id == _U.id).where(_U.id.in_(users)))}
     devices: dict[int, list[int]] = {}
     for sub_id, user_id in session.execute(select(_S.id, _S.user_id).where(_S.user_id.in_(users))):
         devices.setdefault(user_id, []).append(sub_id)
@@ -132,7 +147,7 @@ def _delivery_rows(session: Session, events, *, now: datetime, claim: str, polic
             notice = notice_for(event.type, event.payload, Role(person.role), now=now)
             if notice is None or (now - event.created_at).total_seconds() > notice.ttl:
                 continue  # nothing to tell them, or too late to be worth telling
-            pref = prefs.get(user_id)
+            pref = person if person.has_pref is not None else None
             base = {"event_id": event.id, "user_id": user_id, "kind": notice.kind, "created_at": now,
                     "status": DeliveryStatus.QUEUED.value, "last_error": None, "sent_at": None}
             if pref is None or pref.push:
