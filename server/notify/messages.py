@@ -54,8 +54,11 @@ def notice_of(due: DueDelivery, now: datetime) -> Notice | None:
 def push_payload(due: DueDelivery, notice: Notice, *, silent: bool) -> bytes:
     """The JSON the service worker gets (well under RFC 8291's 3,993 bytes)."""
     title, body = text(notice, due.locale)
+    # `urgent` keeps the notification up until touched (the service worker's requireInteraction).
     data = {"kind": notice.kind, "event_id": due.event_id, "title": title, "body": body, "url": notice.url,
-            "tag": notice.topic, "ids": notice.ids, "silent": silent, "urgency": notice.urgency}
+            "tag": notice.topic, "ids": notice.ids, "silent": silent, "urgency": notice.urgency,
+            "urgent": notice.urgent or notice.kind in ("sos", "offer"),
+            "lang": "en" if due.locale.lower().startswith("en") else "zh-CN"}
     raw = json.dumps(data, ensure_ascii=False, separators=(",", ":")).encode()
     if len(raw) > MAX_PLAINTEXT:  # only a very long name could do this: drop the texts, keep the ids
         data.update(title=title[:40], body="")
