@@ -31,7 +31,7 @@ from dispatch.visits import is_free
 
 WORKING_HOURS = (7 * 60, 21 * 60)  # local minutes: providers are not sent out before 07:00 or after 21:00
 UNPLACED_KM = 1.0e6  # the dummy "nobody" costs more than any journey
-NEAREST = 32
+NEAREST = 16
 _SERVICES = list(ServiceType)
 
 
@@ -138,28 +138,49 @@ class _Matcher:
 
     def __init__(self, workers: Sequence[Worker], zone: tzinfo):
         self.workers, self.zone = list(workers), zone
-        self.xyz = unit_xyz([w.lat for w in workers], [w.lon for w in workers]) if workers else np.zeros((0, 3))
-        self.tree = cKDTree(self.xyz) if workers else None
+        xyz = unit_xyz([w.lat for w in workers], [w.lon for w in workers]) if workers else np.zeros((0, 3))
         self.radius = np.array([w.radius_km for w in workers], dtype=float)
-        self.services = np.array([sum(1 << _SERVICES.index(s) for s in w.services) for w in workers], dtype=np.int64)
+        masks: dict[frozenset, int] = {}
+        self.services = np.array([masks.setdefault(w.services, sum(1 << _SERVICES.index(s) for s in w.services))
+                                  for w in workers], dtype=np.int64)
         self.hours = np.array([w.hours for w in workers], dtype=np.int64).reshape(-1, 2)
         self.has_busy = np.array([bool(w.busy) for w in workers], dtype=bool)
         self.index = {w.id: i for i, w in enumerate(workers)}
+        # One tree per service type over the workers offering it: a visit's k nearest are all candidates.
+        self.trees = {}
+        for bit, service in enumerate(_SERVICES):
+            members = np.nonzero(self.services & (1 << bit))[0]
+            if members.size:
+                self.trees[service] = (cKDTree(xyz[members]), members)
+
+    def _nearest(self, visits: list[Visit], k: int) -> tuple[np.ndarray, np.ndarray]:
+        """(km, worker index) of each visit's k nearest workers of its type; missing ones are inf, -1."""
+        q = unit_xyz([v.lat for v in visits], [v.lon for v in visits])
+        km = np.full((len(visits), k), np.inf)
+        idx = np.full((len(visits), k), -1, dtype=np.int64)
+        types = np.array([_SERVICES.index(v.service_type) for v in visits])
+        for bit, service in enumerate(_SERVICES):
+            rows = np.nonzero(types == bit)[0]
+            if rows.size == 0 or service not in self.trees:
+                continue
+            tree, members = self.trees[service]
+            kk = min(k, len(members))
+            chord, local = tree.query(q[rows], k=kk)
+            km[rows, :kk] = km_for_chord(chord.reshape(rows.size, kk))
+            idx[rows, :kk] = members[local.reshape(rows.size, kk)]
+        return km, idx
 
     def match(self, visits: list[Visit], extra: dict, k: int) -> list[tuple[Visit, int, float]]:
         """One round: each worker at most one of visits, least total travel, most visits placed."""
         n, m = len(visits), len(self.workers)
         if m == 0:
             return []
-        k = min(k, m)
-        q = unit_xyz([v.lat for v in visits], [v.lon for v in visits])
-        chord, idx = self.tree.query(q, k=k)
-        chord, idx = chord.reshape(n, k), idx.reshape(n, k)
-        km = km_for_chord(chord)
-        bits = np.array([1 << _SERVICES.index(v.service_type) for v in visits], dtype=np.int64)[:, None]
+        km, idx = self._nearest(visits, min(k, m))
+        found = idx >= 0
+        idx = np.where(found, idx, 0)
         begin = np.array([_minutes(v.start, self.zone) for v in visits])[:, None]
         end = np.array([_minutes(v.end, self.zone) or 24 * 60 for v in visits])[:, None]
-        ok = ((self.services[idx] & bits) != 0) & (km <= self.radius[idx])
+        ok = found & (km <= self.radius[idx])
         ok &= (self.hours[idx, 0] <= begin) & (end <= self.hours[idx, 1]) & (end > begin)
         rows, cols = np.nonzero(ok)
         taken = np.zeros(m, dtype=bool)
