@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import booking, logins, moving, push, search, sockets
+from bench import booking, logins, moving, plans, push, search, sockets
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
@@ -19,6 +19,7 @@ SECTIONS: dict[str, Callable[[bool], str]] = {
     "push": push.section,
     "logins": logins.section,
     "sockets": sockets.section,
+    "plans": plans.section,
 }
 
 
