@@ -52,7 +52,9 @@ def assign_plan_visits(*, session: Session, directory: ProviderDirectory, now: d
         .join(Senior, Senior.id == ServiceRequest.senior_id).join(Plan, Plan.id == ServiceRequest.plan_id)
         .where(ServiceRequest.status == RequestStatus.PENDING.value, ServiceRequest.first_offer_at.is_(None),
                ServiceRequest.scheduled_start >= lo, ServiceRequest.scheduled_start < hi)
-        .order_by(ServiceRequest.scheduled_start)).all()
+        .order_by(ServiceRequest.scheduled_start)
+        # A second clock by mistake (PostgreSQL) passes over the visits this one holds; SQLite has one writer.
+        .with_for_update(of=ServiceRequest, skip_locked=True)).all()
     if not rows:
         session.rollback()
         return {"offered": 0, "continuity": 0, "escalated": 0}
