@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 
 from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Engine
@@ -27,6 +28,7 @@ from server.steps.sessions import REVOKED
 log = logging.getLogger(__name__)
 BATCH = 500
 REPLAY_PAGE = 1000
+WATCH_SECONDS = 0.2
 
 
 def room_of(event: Event) -> str:
@@ -85,6 +87,7 @@ class Relay:
         self._emit = emit  # emit(event_name, payload, room)
         self.sessions = sessions  # this process's sockets (server.sockets.sessions.SocketSessions)
         self._revoked_seen: int | None = None  # the last session_revoked event id handled here
+        self._watched = 0.0  # when watch() last read the database (time.monotonic)
         self._poll = poll_seconds
         self._wake = threading.Event()
         self._stopping = threading.Event()
@@ -122,7 +125,7 @@ class Relay:
                 # checks with a cheap read, so an idle server never opens a write transaction.
                 while (self._claim() if kicked else self.drain()) == BATCH:
                     pass
-                self.watch()
+                self.watch(throttle=True)
             except Exception:  # a DB hiccup must not kill the relay; the next tick retries
                 log.exception("relay drain failed")
 
@@ -145,19 +148,24 @@ class Relay:
         """Watch for revocations from now on (the first socket's connect calls this before its
         sign-in is checked: a revocation committed before that check refuses the sign-in itself)."""
         if self._revoked_seen is None:
-            with read_session(self._engine) as session:
-                seen = session.execute(_LAST_EVENT).scalar() or 0
+            with self._reader.connect() as conn:
+                seen = conn.execute(_LAST_EVENT).scalar() or 0
             if self._revoked_seen is None:
                 self._revoked_seen = seen
 
-    def watch(self) -> int:
+    def watch(self, *, throttle: bool = False) -> int:
         """End this process's sockets whose sign-in was revoked (in any process) since the last look,
-        or has expired; returns how many were ended."""
+        or has expired; returns how many were ended. throttle: look in the database at most every
+        WATCH_SECONDS (the loop runs after every commit that wrote events)."""
         if self.sessions is None or self._revoked_seen is None:  # no socket has connected yet
             return 0
         ended = self.sessions.expire(utcnow())
-        with read_session(self._engine) as session:
-            rows = session.execute(_REVOCATIONS, {"after": self._revoked_seen}).all()
+        now = time.monotonic()
+        if throttle and now - self._watched < WATCH_SECONDS:
+            return ended
+        self._watched = now
+        with self._reader.connect() as conn:
+            rows = conn.execute(_REVOCATIONS, {"after": self._revoked_seen}).all()
         for row in rows:
             self._revoked_seen = max(self._revoked_seen, row.id)
             ended += self.sessions.revoke(list(row.payload.get("token_ids") or ()), row.payload.get("reason", ""))

@@ -42,6 +42,9 @@ class SocketSessions:
             self._by_sid[sid] = (user_id, token_id, expires_at)
             self._by_token.setdefault(token_id, set()).add(sid)
             heapq.heappush(self._expiring, (expires_at, sid))
+            if len(self._expiring) > 2 * len(self._by_sid) + 1024:  # drop the disconnected sockets' entries
+                self._expiring = [(entry[2], sid) for sid, entry in self._by_sid.items()]
+                heapq.heapify(self._expiring)
         return None
 
     def discard(self, sid: str) -> None:
