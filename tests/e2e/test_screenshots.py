@@ -66,6 +66,8 @@ def test_screens_of_each_role(phone, world, shots):
     senior.locator("#visits").scroll_into_view_if_needed()
     senior.evaluate("window.scrollTo(0, document.body.scrollHeight)")
     shots(senior, "05-senior-visits-and-rating")
+    senior.locator("#visits .visit[data-status='completed']").get_by_role("button", name="满意", exact=True).click()
+    expect(senior.locator("#visits .visit[data-status='completed']")).to_contain_text("谢谢您的评价")
     provider.get_by_role("link", name="返回").click()
     expect(provider.locator("#today .job")).to_have_count(2)
     provider.evaluate("window.scrollTo(0, document.body.scrollHeight)")
