@@ -193,7 +193,8 @@ def section(quick: bool = False) -> str:
     scaled = per_job * m["visits"]
     lines = ["plans: recurring visits materialised as requests (SQLite, reference mix: weekly, twice, three times "
              "a week, weekdays; 20 times of day)",
-             f"  materialise {m['plans']:,} plans × 14 days from scratch: {m['visits']:,} visits in {m['first_s']:.2f} s "
+             f"  materialise {m['plans']:,} plans × 14 days from scratch: {m['visits']:,} visits in "
+             f"{m['first_s']:.2f} s "
              f"({m['visits'] / m['first_s']:,.0f} visits/s)  goal ≤ 5 s {'✔' if m['first_s'] <= 5 else '✘'}",
              f"  re-run the same day: {m['again']} added in {m['rerun_s']:.2f} s; the next day: {m['next_day']:,} "
              f"added in {m['daily_s']:.2f} s",
@@ -217,7 +218,8 @@ def section(quick: bool = False) -> str:
         lines.append(f"    optimum (dense cost matrix + linear_sum_assignment): {lsa['s'] * 1e3:,.0f} ms "
                      f"(the solve alone {a['lsa_only_s'] * 1e3:.0f} ms), {lsa['placed']}, {lsa['km']:,.0f} km, "
                      f"worst {lsa['worst']:.2f} km")
-        lines.append(f"    greedy nearest-first: {greedy['placed']}, {greedy['km']:,.0f} km, worst {greedy['worst']:.2f} km"
+        lines.append(f"    greedy nearest-first: {greedy['placed']}, {greedy['km']:,.0f} km, "
+                     f"worst {greedy['worst']:.2f} km"
                      f" ({(greedy['km'] / lsa['km'] - 1) * 100 if lsa['km'] else 0:+.1f} % travel)")
     return "\n".join(lines)
 

@@ -45,7 +45,8 @@ def parse_rule(value: str, start_local: datetime) -> rrule:
         raise RuleError("只写 RRULE 的值，开始时间由 start 给出 / give only the RRULE value: start gives DTSTART")
     for part in FORBIDDEN_PARTS:
         if part + "=" in upper:
-            raise RuleError(f"规则不能包含 {part}（时间由 start 决定）/ the rule may not set {part}: the time comes from start")
+            raise RuleError(f"规则不能包含 {part}（时间由 start 决定）/ "
+                            f"the rule may not set {part}: the time comes from start")
     if "COUNT=" in upper and "UNTIL=" in upper:
         raise RuleError("COUNT 与 UNTIL 不能同时使用 / COUNT and UNTIL may not both be given")
     try:
@@ -55,8 +56,8 @@ def parse_rule(value: str, start_local: datetime) -> rrule:
     if not isinstance(rule, rrule):
         raise RuleError("只能是一条 RRULE / exactly one RRULE is allowed")
     if rule._freq not in ALLOWED_FREQS:
-        raise RuleError("同一类服务每天最多一次：频率须为 DAILY、WEEKLY 或 MONTHLY / at most one visit of a type a day: "
-                        "FREQ must be DAILY, WEEKLY or MONTHLY")
+        raise RuleError("同一类服务每天最多一次：频率须为 DAILY、WEEKLY 或 MONTHLY / "
+                        "at most one visit of a type a day: FREQ must be DAILY, WEEKLY or MONTHLY")
     if rule._count is not None and rule._until is not None:
         raise RuleError("COUNT 与 UNTIL 不能同时使用 / COUNT and UNTIL may not both be given")
     if rule._count is not None and not 1 <= rule._count <= MAX_COUNT:

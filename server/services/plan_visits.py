@@ -196,7 +196,8 @@ def alert_late_care_visits(*, session: Session, now: datetime) -> dict:
                ServiceRequest.scheduled_start > now - timedelta(days=1))).scalars().all()
     told = {"provider": 0, "staff": 0}
     for request in rows:
-        payload = {"request": event_view(request), "minutes_late": int((now - request.scheduled_start) // timedelta(minutes=1))}
+        late = (now - request.scheduled_start) // timedelta(minutes=1)
+        payload = {"request": event_view(request), "minutes_late": int(late)}
         provider_user = outbox.provider_user(session, request.provider_id)
         if provider_user is not None and _claim(session, request.id, "late_provider", now):
             outbox.add_user_event(session, provider_user, "care_visit_late", payload)
