@@ -20,7 +20,7 @@ from server.services.plans import materialise_plans
 from server.steps.directory import ProviderDirectory
 
 log = logging.getLogger(__name__)
-MATERIALISE_BATCH = 2000  # plans per transaction: the writer lock is never held for long
+MATERIALISE_BATCH = 1000  # plans per transaction: the writer lock (and, on gevent, the loop) is never held for long
 
 
 def run_materialise(engine: Engine, now: datetime | None = None, batch: int = MATERIALISE_BATCH) -> int:
