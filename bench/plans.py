@@ -26,7 +26,8 @@ from dispatch.recurrence import materialise_until, occurrences
 SH = ZoneInfo("Asia/Shanghai")
 # The clock's own time, to the hour: the sweeper ticks read the real clock, so the visits must lie ahead of it.
 NOW = datetime.now(timezone.utc).replace(minute=0, second=0, microsecond=0)
-# The reference mix: weekly, twice and three times a week, and every weekday (lunch).
+# The reference mix: weekly, twice and three times a week, and every weekday (lunch); 20 times of
+# day; start dates spread over the last 180 days.
 RULES = (("FREQ=WEEKLY;BYDAY=TU", 0.30), ("FREQ=WEEKLY;BYDAY=MO,TH", 0.30), ("FREQ=WEEKLY;BYDAY=MO,WE,FR", 0.25),
          ("FREQ=WEEKLY;BYDAY=MO,TU,WE,TH,FR", 0.15))
 TIMES = [f"{h:02d}:{m:02d}" for h in range(8, 18) for m in (0, 30)]
@@ -63,10 +64,13 @@ def _seed(engine, n_plans: int, n_seniors: int = 5000) -> None:
         first = s.execute(text("SELECT min(id) FROM senior")).scalar_one()
         rules = rng.choice(len(RULES), size=n_plans, p=[w for _, w in RULES])
         times = rng.choice(len(TIMES), size=n_plans)
+        ages = rng.integers(0, 180, size=n_plans)  # plans began on any of the last 180 days
+        local_today = NOW.astimezone(SH).date()
         s.execute(insert(Plan.__table__), [dict(
             senior_id=first + i % n_seniors, community_id=cid, service_type=list(ServiceType)[i % 5].value,
-            kind="service", status="active", rrule=RULES[rules[i]][0], start_local=f"2026-01-05T{TIMES[times[i]]}",
-            duration_minutes=60, rule_from=NOW - timedelta(days=60), earlier_rules=[], created_by=uid,
+            kind="service", status="active", rrule=RULES[rules[i]][0],
+            start_local=f"{local_today - timedelta(days=int(ages[i]))}T{TIMES[times[i]]}",
+            duration_minutes=60, rule_from=NOW - timedelta(days=int(ages[i]) + 1), earlier_rules=[], created_by=uid,
             created_at=NOW, updated_at=NOW) for i in range(n_plans)])
         s.commit()
 
