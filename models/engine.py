@@ -102,6 +102,9 @@ def _postgres_engine(url: str, *, echo: bool) -> Engine:
     """
     engine = create_engine(url, echo=echo, pool_size=PG_POOL_SIZE, max_overflow=PG_POOL_SIZE, pool_use_lifo=True,
                            connect_args={"prepare_threshold": PG_PREPARE_THRESHOLD})
+    # A multi-row INSERT without RETURNING (history steps, outbox events) as one INSERT … VALUES
+    # (…), (…) statement, as with RETURNING, instead of psycopg's executemany in a pipeline.
+    engine.dialect.use_insertmanyvalues_wo_returning = True
     _configure_postgres(engine)
     return engine
 

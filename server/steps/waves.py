@@ -16,7 +16,7 @@ from dispatch.offers import WaveDecision, WavePolicy, plan_wave
 from dispatch.visits import coarse_area
 from models.places import Community
 from models.providers import Provider
-from models.requests import Offer, OfferPublic, ServiceRequest
+from models.requests import Offer, OfferPublic, RequestHistory, ServiceRequest
 from models.seniors import Senior
 from server.steps import outbox
 from server.steps.directory import ProviderDirectory
@@ -127,16 +127,21 @@ def offer_new_request(session: Session, request: ServiceRequest, senior: Senior,
         enter(request, RequestStatus.OFFERING)
         _next_wave_fields(request, now)
     _insert(session, request)
-    record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=actor_id)
     if wave.decision.escalate:
+        record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=actor_id)
         escalate(session, request, now=now, reason=wave.decision.reason, actor_id=actor_id)
         return
-    record(session, request.id, RequestStatus.PENDING, RequestStatus.OFFERING, now=now, actor_id=actor_id,
-           note=wave.decision.reason)
+    # Both steps in one statement (made, offered): a round trip less on PostgreSQL.
+    session.execute(_INSERT_STEPS, [
+        {"request_id": request.id, "at": now, "actor_id": actor_id, "from_status": None,
+         "to_status": str(RequestStatus.PENDING), "note": None},
+        {"request_id": request.id, "at": now, "actor_id": actor_id, "from_status": str(RequestStatus.PENDING),
+         "to_status": str(RequestStatus.OFFERING), "note": wave.decision.reason}])
     _make_offers(session, request, wave, now)
 
 
 _REQUESTS = ServiceRequest.__table__
+_INSERT_STEPS = insert(RequestHistory.__table__)  # as transitions.record writes them
 _INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 
 
