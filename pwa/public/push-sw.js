@@ -1,12 +1,13 @@
-// Imported into the generated service worker: shows a Web Push message and opens the app on tap.
-// Payload (JSON): {title, body, url?, tag?, urgent?}; anything else is shown as plain text.
+// Imported into the generated service worker: shows a Web Push message and opens the app's own
+// screen on a tap. Payload (server/notify/messages.py): {kind, title, body, url, tag, silent, urgency, …}.
 self.addEventListener("push", (event) => {
   let data = {};
   try { data = event.data ? event.data.json() : {}; } catch { data = { body: event.data && event.data.text() }; }
-  const title = data.title || "邻里";
-  event.waitUntil(self.registration.showNotification(title, {
-    body: data.body || "", tag: data.tag, renotify: Boolean(data.tag), requireInteraction: Boolean(data.urgent),
-    icon: "/icon-192.png", badge: "/icon-192.png", lang: "zh-CN", data: { url: data.url || "/" },
+  const urgent = data.urgency === "high" || data.kind === "sos";
+  event.waitUntil(self.registration.showNotification(data.title || "邻里", {
+    body: data.body || "", tag: data.tag || undefined, renotify: Boolean(data.tag) && !data.silent,
+    silent: Boolean(data.silent), requireInteraction: urgent, lang: "zh-CN",
+    icon: "/icon-192.png", badge: "/icon-192.png", data: { url: data.url || "/" },
   }));
 });
 
@@ -15,7 +16,7 @@ self.addEventListener("notificationclick", (event) => {
   const url = new URL(event.notification.data?.url || "/", self.location.origin).href;
   event.waitUntil(self.clients.matchAll({ type: "window", includeUncontrolled: true }).then((clients) => {
     const open = clients.find((c) => c.url.startsWith(self.location.origin));
-    if (open) { open.navigate(url); return open.focus(); }
+    if (open) return open.navigate(url).then((c) => (c || open).focus());
     return self.clients.openWindow(url);
   }));
 });

@@ -96,3 +96,16 @@ def test_back_in_the_foreground_the_app_fetches_again(phone, world):
         document.dispatchEvent(new Event('visibilitychange')); }""")
     expect(page.locator(".senior-card .visit")).to_have_count(1)
     assert any("/api/v1/requests" in u for u in page.evaluate("window.__fetches"))
+
+
+def test_notifications_setting_says_plainly_when_push_cannot_be_had(phone, world):
+    page = phone(world.family_phone)
+    page.locator("#settings-link").click()
+    group = page.locator("#push")
+    expect(group).to_contain_text("消息通知")
+    group.get_by_role("button", name="开启通知").click()  # permission refused by default
+    expect(group.get_by_role("alert")).to_contain_text("没有得到通知权限")
+    page.context.grant_permissions(["notifications"])
+    group.get_by_role("button", name="开启通知").click()  # allowed, but no push service in a test browser
+    expect(group.get_by_role("alert")).to_contain_text("暂时无法开启通知；紧急消息会发短信")
+    assert page.context.request.get("/api/v1/push/subscriptions").json() == []

@@ -5,6 +5,26 @@ import { settings, saveSetting, applySettings } from "../settings.js";
 import { state, changed } from "../store.js";
 import { signOut } from "../main.js";
 import { addFamilyForm } from "./profile.js";
+import { pushState, enablePush, disablePush } from "../push.js";
+import { h as el } from "../dom.js";
+
+const push = { state: null, message: "" };
+
+function pushGroup() {
+  if (push.state === null) { pushState().then((s) => { push.state = s; changed(); }).catch(() => {}); }
+  const busy = (fn) => async () => {
+    push.message = "";
+    try { await fn(); push.state = await pushState(); } catch (e) {
+      push.message = e.message === "denied" ? t("pushDenied") : e.message === "unsupported" ? t("pushUnsupported") : t("pushFailed");
+    }
+    changed();
+  };
+  return el("fieldset.segmented", { id: "push" }, el("legend", t("notifications")),
+    push.state === "unsupported" ? el("p.hint", t("pushUnsupported"))
+      : push.state === "on" ? [el("p", t("pushOn")), el("button.secondary", { type: "button", onclick: busy(disablePush) }, t("pushTurnOff"))]
+        : el("button.secondary", { type: "button", onclick: busy(enablePush) }, t("pushOff")),
+    push.message ? el("p.error", { role: "alert" }, push.message) : null);
+}
 
 function choose(key, value) {
   saveSetting(key, value);
@@ -28,6 +48,7 @@ export function settingsView() {
     group(t("language"), [["zh", "中文"], ["en", "English"]], settings.lang || (document.documentElement.lang === "en" ? "en" : "zh"), "lang"),
     group(t("textSize"), [[0, t("sizeS")], [1, t("sizeM")], [2, t("sizeL")]], settings.size, "size"),
     group(t("contrast"), [[false, t("off")], [true, t("on")]], settings.contrast, "contrast"),
+    pushGroup(),
     senior ? [
       senior.emergency_contacts?.length ? h("div.card", h("h2", t("linkedFamily")),
         h("ul", senior.emergency_contacts.map((c) => h("li", `${c.relation || ""} ${c.name} ${c.phone}`)))) : null,

@@ -47,7 +47,7 @@ export function visitCard(r, { showSenior = false } = {}) {
   const card = h("li.visit", { dataset: { requestId: r.id, status: r.status } },
     h("div.visit-head",
       h("p.visit-service", { "data-speak": "" }, showSenior ? `${seniorName(r.senior_id)} · ` : "", t(r.service_type), " · ",
-        r.asap ? t("asap") : when(r.scheduled_start)),
+        r.asap ? t("asap") : when(r.scheduled_start), r.plan_id ? h("span.badge", ` · ${t("planBadge")}`) : null),
       assigned && r.provider_name ? h("span.avatar", { "aria-hidden": "true" }, r.provider_name[0]) : null),
     h(`p.status.status-${r.status}`, { "data-speak": "" }, statusIcon(r.status), words),
     actions(r));
