@@ -304,7 +304,7 @@ def live(tmp_path):
     engine.dispose()
     env = {"LINLI_INSTANCE_PATH": str(instance), "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
            "LINLI_SECRET_KEY": "live-test-secret"}
-    with f.LiveServer(env, log=tmp_path / "serve.log") as server:
+    with f.LiveServer(env, log=tmp_path / "serve.log", start_timeout=90) as server:
         yield SimpleNamespace(server=server, url=server.url, senior_id=w.senior_id, h_senior=w.h_senior,
                               provider_token=f.token_of(w.h_provider), db_url=env["LINLI_DATABASE_URL"])
 
@@ -593,4 +593,28 @@ def test_real_server_refuses_a_huge_last_event_id_with_its_code(live):
         assert json.loads(reply[2:])["data"] == {"code": "invalid_last_event_id"}
     finally:
         ws.close()
+    assert "Traceback" not in live.server.log_tail(20_000)
+
+
+def test_real_server_upgrades_a_polling_client_to_its_websocket(live):
+    """As the PWA's socket.io-client connects: long-polling first, then the upgrade (2probe/3probe/5)
+    onto linli serve's own WebSocket transport; events then come over it."""
+    import requests
+
+    sio, ready, offered = sio_client(), threading.Event(), threading.Event()
+    sio.on("ready", lambda _payload: ready.set())
+    sio.on("offer_created", lambda _payload: offered.set())
+    sio.connect(live.url, auth={"token": live.provider_token}, wait_timeout=5)  # polling, then websocket
+    try:
+        assert ready.wait(5)
+        deadline = time.monotonic() + 5
+        while sio.transport() != "websocket" and time.monotonic() < deadline:
+            time.sleep(0.05)
+        assert sio.transport() == "websocket"
+        r = requests.post(f"{live.url}/api/v1/requests", json={"senior_id": live.senior_id, "service_type": "meal"},
+                          headers=live.h_senior, timeout=5)
+        assert r.status_code == 201, r.text
+        assert offered.wait(5), live.server.log_tail()
+    finally:
+        sio.disconnect()
     assert "Traceback" not in live.server.log_tail(20_000)

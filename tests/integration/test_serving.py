@@ -89,7 +89,7 @@ def serving(tmp_path, monkeypatch, descriptors: int | None = None):
         popen = subprocess.Popen
         monkeypatch.setattr(subprocess, "Popen", lambda *a, **kw: popen(
             *a, preexec_fn=_limit_descriptors(descriptors), **kw))
-    with f.LiveServer(env, log=tmp_path / "serve.log") as server:
+    with f.LiveServer(env, log=tmp_path / "serve.log", start_timeout=90) as server:
         monkeypatch.undo()
         yield SimpleNamespace(server=server, url=server.url, senior_id=w.senior_id, h_senior=w.h_senior,
                               provider_token=f.token_of(w.h_provider))
