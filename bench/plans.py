@@ -138,10 +138,12 @@ def bench_sweep(engine, n_ticks: int) -> dict:
     with write_session(engine) as s:
         s.execute(text("UPDATE service_request SET status = 'assigned' WHERE scheduled_start < :h"),
                   {"h": (NOW + timedelta(hours=49)).replace(tzinfo=None)})
-        s.execute(text("ANALYZE"))
-        s.commit()
+        s.commit()  # no ANALYZE: the app never runs it (with its statistics SQLite prefers the status index)
     directory = ProviderDirectory(engine)
     sweep, minute = [], []
+    t0 = time.perf_counter()  # the first minute tick sends the coming hour's reminders: a catch-up, apart
+    first = run_reminders(engine, NOW + timedelta(hours=1))
+    catch_up = {"s": time.perf_counter() - t0, "reminders": first.get("reminders", 0)}
     for _ in range(n_ticks):
         t0 = time.perf_counter()
         run_sweep(engine, directory)
@@ -151,7 +153,7 @@ def bench_sweep(engine, n_ticks: int) -> dict:
         run_checkins(engine, NOW + timedelta(hours=1))
         minute.append(time.perf_counter() - t0)
     ms = lambda xs: {"p50": float(np.percentile(xs, 50) * 1000), "p99": float(np.percentile(xs, 99) * 1000)}  # noqa: E731
-    return {"sweep": ms(sweep), "minute": ms(minute), "ticks": n_ticks}
+    return {"sweep": ms(sweep), "minute": ms(minute), "ticks": n_ticks, "catch_up": catch_up}
 
 
 def _assignment_case(n_visits: int, n_workers: int, tight: bool, seed: int = 11):
@@ -209,7 +211,9 @@ def section(quick: bool = False) -> str:
              f"{m['sweep']['sweep']['p50']:.1f} ms, p99 {m['sweep']['sweep']['p99']:.1f} ms  goal p99 ≤ 20 ms "
              f"{'✔' if m['sweep']['sweep']['p99'] <= 20 else '✘'}",
              f"  plan clock minute tick (reminders, late care visits, check-in deadlines): p50 "
-             f"{m['sweep']['minute']['p50']:.1f} ms, p99 {m['sweep']['minute']['p99']:.1f} ms"]
+             f"{m['sweep']['minute']['p50']:.1f} ms, p99 {m['sweep']['minute']['p99']:.1f} ms, after a first tick "
+             f"that sent the coming hour's {m['sweep']['catch_up']['reminders']:,} reminders in "
+             f"{m['sweep']['catch_up']['s']:.1f} s"]
     lines.append("batch assignment, 2,000 visits × 5,000 providers, all at 10:00 (one visit each); "
                  "s, placed, total km, worst-served km")
     for tight in (False, True):
