@@ -25,6 +25,8 @@ export async function api(path, { method = "GET", body, headers = {} } = {}) {
   try { data = text ? JSON.parse(text) : null; } catch { data = null; }
   if (!response.ok) {
     const e = data?.error || {};
+    // The session ended (signed out elsewhere, expired, password changed): back to the sign-in screen.
+    if (response.status === 401 && !path.startsWith("/auth/")) window.dispatchEvent(new Event("linli:signed-out"));
     throw new ApiError(response.status, e.code || `http_${response.status}`, e.message || response.statusText, e.details);
   }
   return data;

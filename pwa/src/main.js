@@ -138,6 +138,7 @@ async function boot() {
   live.onStatus((s) => drawBanner(s));
   subscribe(() => render(false));
   window.addEventListener("online", () => { drawBanner(); flushQueue(); });
+  window.addEventListener("linli:signed-out", () => { if (state.user) signOut(); });
   window.addEventListener("offline", () => drawBanner());
   // Back in the foreground: fetch again (events may have been missed while the phone slept).
   document.addEventListener("visibilitychange", () => {

@@ -109,3 +109,12 @@ def test_notifications_setting_says_plainly_when_push_cannot_be_had(phone, world
     group.get_by_role("button", name="开启通知").click()  # allowed, but no push service in a test browser
     expect(group.get_by_role("alert")).to_contain_text("暂时无法开启通知；紧急消息会发短信")
     assert page.context.request.get("/api/v1/push/subscriptions").json() == []
+
+
+def test_a_session_ended_elsewhere_returns_to_sign_in(phone, world):
+    page = phone(world.provider_phone, geolocation=world.provider_at)
+    csrf = next(c["value"] for c in page.context.cookies() if c["name"] == "linli_csrf")
+    assert page.context.request.post("/api/v1/auth/logout", headers={"X-CSRF-Token": csrf}).status == 204
+    page.evaluate("""() => { Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});
+        document.dispatchEvent(new Event('visibilitychange')); }""")  # back in the foreground: fetches, 401
+    expect(page.locator("#login")).to_be_visible()

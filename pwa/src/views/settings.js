@@ -6,7 +6,6 @@ import { state, changed } from "../store.js";
 import { signOut } from "../main.js";
 import { addFamilyForm } from "./profile.js";
 import { pushState, enablePush, disablePush } from "../push.js";
-import { h as el } from "../dom.js";
 
 const push = { state: null, message: "" };
 
@@ -19,11 +18,11 @@ function pushGroup() {
     }
     changed();
   };
-  return el("fieldset.segmented", { id: "push" }, el("legend", t("notifications")),
-    push.state === "unsupported" ? el("p.hint", t("pushUnsupported"))
-      : push.state === "on" ? [el("p", t("pushOn")), el("button.secondary", { type: "button", onclick: busy(disablePush) }, t("pushTurnOff"))]
-        : el("button.secondary", { type: "button", onclick: busy(enablePush) }, t("pushOff")),
-    push.message ? el("p.error", { role: "alert" }, push.message) : null);
+  return h("fieldset.segmented", { id: "push" }, h("legend", t("notifications")),
+    push.state === "unsupported" ? h("p.hint", t("pushUnsupported"))
+      : push.state === "on" ? [h("p", t("pushOn")), h("button.secondary", { type: "button", onclick: busy(disablePush) }, t("pushTurnOff"))]
+        : h("button.secondary", { type: "button", onclick: busy(enablePush) }, t("pushOff")),
+    push.message ? h("p.error", { role: "alert" }, push.message) : null);
 }
 
 function choose(key, value) {
