@@ -40,6 +40,9 @@ def init_sockets(app, settings) -> None:
         return origin in defaults or origin == here
 
     origins = list(settings.allowed_origins) or same_origin
+    # The SocketIO object is one per process, and init_app keeps the Redis client manager it made
+    # for an earlier app: without this, every app made after one with a queue would use that queue.
+    socketio.server_options.pop("client_manager", None)
     socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
                       message_queue=settings.redis_url, channel=settings.socketio_channel)
     if socketio.server.eio.async_mode == "gevent":
