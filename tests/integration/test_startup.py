@@ -33,12 +33,15 @@ def test_linli_help_imports_nothing_heavy():
 
 
 def test_linli_help_answers_in_well_under_two_seconds():
-    """A coarse bound (0.3-0.45 s here, 2.8-5.6 s before); bench/sockets.py prints the figure."""
-    t0 = time.perf_counter()
-    result = subprocess.run([str(LINLI), "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT,
-                            check=False)
-    elapsed = time.perf_counter() - t0
-    assert result.returncode == 0, result.stderr
+    """A coarse bound, the best of 3 runs (0.3-0.45 s on a quiet minute, up to 1.7 s with the load
+    average at 14 on 2 cores; 2.3-5.6 s before); bench/sockets.py prints the figure."""
+    times = []
+    for _ in range(3):
+        t0 = time.perf_counter()
+        result = subprocess.run([str(LINLI), "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT,
+                                check=False)
+        times.append(time.perf_counter() - t0)
+        assert result.returncode == 0, result.stderr
     for command in ("serve", "clock", "db", "communities", "seed-demo", "create-user", "vapid"):
         assert command in result.stdout
-    assert elapsed < 2.0, f"linli --help took {elapsed:.2f} s"
+    assert min(times) < 2.0, f"linli --help took {min(times):.2f} s at best"
