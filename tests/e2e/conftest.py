@@ -93,7 +93,7 @@ def world(tmp_path):
     engine.dispose()
     env = {"LINLI_INSTANCE_PATH": str(instance), "LINLI_DATABASE_URL": f"sqlite:///{tmp_path / 'test.db'}",
            "LINLI_SECRET_KEY": "e2e-secret"}
-    with f.LiveServer(env, log=tmp_path / "serve.log") as server:
+    with f.LiveServer(env, log=tmp_path / "serve.log", start_timeout=120) as server:  # slow on a loaded machine
         w.url = server.url
         w.server = server
         yield w

@@ -118,3 +118,13 @@ def test_a_session_ended_elsewhere_returns_to_sign_in(phone, world):
     page.evaluate("""() => { Object.defineProperty(document, 'visibilityState', {value: 'visible', configurable: true});
         document.dispatchEvent(new Event('visibilitychange')); }""")  # back in the foreground: fetches, 401
     expect(page.locator("#login")).to_be_visible()
+
+
+def test_im_fine_checks_in_for_today_in_one_tap(phone, world):
+    page = phone(world.senior_phone)
+    page.get_by_role("button", name="我很好（每日平安）").click()
+    expect(page.locator("#checkin")).to_contain_text("今天已报平安")
+    staff_view = page.context.request.get("/api/v1/seniors/%d" % world.senior_id)
+    assert staff_view.ok
+    page.reload()
+    expect(page.locator("#checkin")).to_contain_text("今天已报平安")

@@ -1,7 +1,7 @@
 // 长辈版: five big services, SOS apart, my visits; the SOS screen with its 5-second countdown.
 import { h, icon } from "../dom.js";
 import { api } from "../api.js";
-import { t, when, errorText } from "../i18n.js";
+import { t, when, errorText, dayKey } from "../i18n.js";
 import { state, changed, refresh, toast, savedContacts } from "../store.js";
 import { serviceGrid } from "./booking.js";
 import { visitCard, waitingCards, visitsOf, isActive } from "./visits.js";
@@ -20,10 +20,30 @@ function home() {
     h("a.sos-button", { href: "/sos", "data-link": "", id: "sos-button" }, icon("sos", 44),
       h("span.sos-word", { "data-speak": "" }, t("sos")), h("span.sos-hint", t("sosHint"))),
     openSos ? sosStatus(openSos) : null,
+    checkinCard(me.id),
     h("h2", { "data-speak": "" }, t("myVisits")),
     h("ul.visits", { id: "visits" }, waitingCards(), shown.map((r) => visitCard(r))),
     !shown.length && !state.waiting.length ? h("p.empty", t("noVisits")) : null,
     state.loadError ? h("p.error", { role: "alert" }, state.loadError) : null);
+}
+
+// --- 每日平安: one tap says "I'm fine" today (the server keeps the first tap of the day) -------------
+
+const okKey = (id) => `linli.checkin.${id}`;
+
+function checkinCard(seniorId) {
+  const done = JSON.parse(localStorage.getItem(okKey(seniorId)) || "null");
+  if (done && done.day === dayKey(new Date())) {
+    return h("p.checked-in", { id: "checkin", "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "✔ "),
+      t("imOkDone", { time: when(done.at) }));
+  }
+  return h("button.secondary.big.checkin", { type: "button", id: "checkin", onclick: async () => {
+    try {
+      const row = await api("/checkins", { method: "POST", body: { senior_id: seniorId } });
+      localStorage.setItem(okKey(seniorId), JSON.stringify({ day: dayKey(new Date(row.at)), at: row.at }));
+      changed();
+    } catch (e) { toast(errorText(e), "error"); }
+  } }, t("imOk"));
 }
 
 // --- SOS ----------------------------------------------------------------------------------------
