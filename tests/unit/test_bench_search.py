@@ -32,10 +32,16 @@ def test_naive_short_list_is_the_nearest_covering_providers_in_order():
     assert all(d <= radius[i] for i, d in short)
 
 
-def test_bench_registers_booking_only_when_present():
-    from bench import dispatch
-    assert "search" in dispatch.SECTIONS
-    assert ("booking" in dispatch.SECTIONS) == (Path(dispatch.__file__).parent / "booking.py").exists()
+def test_every_bench_module_with_a_section_is_registered():
+    """`python -m bench` runs every section: a module of bench/ with a section() is in SECTIONS."""
+    import importlib
+
+    from bench.__main__ import SECTIONS
+    folder = Path(__file__).resolve().parents[2] / "bench"
+    with_section = {p.stem for p in folder.glob("*.py")
+                    if hasattr(importlib.import_module(f"bench.{p.stem}"), "section") and p.stem != "__main__"}
+    registered = {fn.__module__.rsplit(".", 1)[-1] for fn in SECTIONS.values()}
+    assert with_section <= registered and {"search", "booking"} <= set(SECTIONS)
 
 
 def test_moving_bench_runs_and_the_live_index_agrees_with_fresh_trees():
