@@ -33,15 +33,21 @@ def test_linli_help_imports_nothing_heavy():
 
 
 def test_linli_help_answers_in_well_under_two_seconds():
-    """A coarse bound, the best of 3 runs (0.3-0.45 s on a quiet minute, up to 1.7 s with the load
-    average at 14 on 2 cores; 2.3-5.6 s before); bench/sockets.py prints the figure."""
-    times = []
-    for _ in range(3):
-        t0 = time.perf_counter()
-        result = subprocess.run([str(LINLI), "--help"], capture_output=True, text=True, timeout=60, cwd=ROOT,
-                                check=False)
-        times.append(time.perf_counter() - t0)
-        assert result.returncode == 0, result.stderr
+    """A coarse bound on the best of 3 runs: under 2 s, or, on a machine so loaded that importing
+    Flask alone takes a second or more, within twice that import (0.3-0.45 s on a quiet minute; before,
+    2.3-5.6 s, four to six times Flask's import). bench/sockets.py prints the figure."""
+    def best(cmd) -> tuple[float, subprocess.CompletedProcess]:
+        times, result = [], None
+        for _ in range(3):
+            t0 = time.perf_counter()
+            result = subprocess.run(cmd, capture_output=True, text=True, timeout=60, cwd=ROOT, check=False)
+            times.append(time.perf_counter() - t0)
+            assert result.returncode == 0, result.stderr
+        return min(times), result
+
+    elapsed, result = best([str(LINLI), "--help"])
     for command in ("serve", "clock", "db", "communities", "seed-demo", "create-user", "vapid"):
         assert command in result.stdout
-    assert min(times) < 2.0, f"linli --help took {min(times):.2f} s at best"
+    if elapsed >= 2.0:
+        flask_import, _ = best([sys.executable, "-c", "import flask.cli"])
+        assert elapsed < 2 * flask_import, f"linli --help took {elapsed:.2f} s; importing Flask {flask_import:.2f} s"
