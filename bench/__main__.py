@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import booking, logins, moving, plans, push, search, sockets
+from bench import booking, logins, moving, plans, push, scaleout, search, sockets
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
@@ -18,6 +18,7 @@ SECTIONS: dict[str, Callable[[bool], str]] = {
     "booking": booking.section,
     "push": push.section,
     "logins": logins.section,
+    "scaleout": scaleout.section,
     "sockets": sockets.section,
     "plans": plans.section,
 }

@@ -58,6 +58,11 @@ class World:
     provider_tokens: list[str]
     _next: Callable[[], int] = field(default_factory=lambda: itertools.count().__next__)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    urls: list[str] = field(default_factory=list)  # several servers: client threads take them in turn
+
+    def url_for(self, client: int) -> str:
+        """The server client number `client` talks to (round robin; one connection each, kept alive)."""
+        return self.urls[client % len(self.urls)] if self.urls else self.url
 
     def next_senior(self) -> tuple[int, dict]:
         """Seniors in turn (booking is rate limited per user: spread the load as real use would)."""
@@ -72,7 +77,12 @@ def _disk(rng: random.Random, lat: float, lon: float, radius_km: float) -> tuple
 
 
 def seed(db_path: Path, plan: Plan) -> tuple[list[int], list[dict], list[str]]:
-    """Migrate a fresh SQLite database and add providers on duty (fresh positions) and seniors with
+    """Migrate a fresh SQLite database and seed it (see seed_url)."""
+    return seed_url(f"sqlite:///{db_path}", plan)
+
+
+def seed_url(url: str, plan: Plan) -> tuple[list[int], list[dict], list[str]]:
+    """Migrate a fresh database at url and add providers on duty (fresh positions) and seniors with
     accounts around the first reference community; returns senior ids, their headers, provider tokens."""
     from dispatch.catalog import Role
     from models.accounts import User
@@ -80,7 +90,7 @@ def seed(db_path: Path, plan: Plan) -> tuple[list[int], list[dict], list[str]]:
     from server.migrate import upgrade
     from tests import factories as f
 
-    engine = make_engine(f"sqlite:///{db_path}")
+    engine = make_engine(url)
     upgrade(engine)
     rng = random.Random(plan.seed)
     with write_session(engine) as session:
@@ -101,9 +111,10 @@ def seed(db_path: Path, plan: Plan) -> tuple[list[int], list[dict], list[str]]:
     return ids, headers, tokens
 
 
-def _book(http: requests.Session, world: World, service_type: str = "meal") -> requests.Response:
+def _book(http: requests.Session, world: World, service_type: str = "meal", url: str | None = None
+          ) -> requests.Response:
     senior_id, headers = world.next_senior()
-    return http.post(f"{world.url}/api/v1/requests", json={"senior_id": senior_id, "service_type": service_type},
+    return http.post(f"{url or world.url}/api/v1/requests", json={"senior_id": senior_id, "service_type": service_type},
                      headers=headers, timeout=30)
 
 
@@ -254,13 +265,13 @@ def throughput(world: World, clients: int, seconds: float) -> Throughput:
     created, others, lock = [0], Counter(), threading.Lock()
     start = threading.Barrier(clients + 1)
 
-    def worker(end_box: list[float]) -> None:
+    def worker(end_box: list[float], url: str) -> None:
         http = requests.Session()
         start.wait()
         mine, theirs = 0, Counter()
         while time.perf_counter() < end_box[0]:
             try:
-                r = _book(http, world)
+                r = _book(http, world, url=url)
                 code = r.status_code
             except requests.RequestException as exc:
                 code = type(exc).__name__
@@ -273,7 +284,8 @@ def throughput(world: World, clients: int, seconds: float) -> Throughput:
             others.update(theirs)
 
     end_box = [math.inf]
-    threads = [threading.Thread(target=worker, args=(end_box,), daemon=True) for _ in range(clients)]
+    threads = [threading.Thread(target=worker, args=(end_box, world.url_for(i)), daemon=True)
+               for i in range(clients)]
     for t in threads:
         t.start()
     end_box[0] = time.perf_counter() + seconds
