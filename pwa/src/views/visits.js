@@ -86,7 +86,7 @@ function actions(r) {
       out.push(h("button.secondary.cancel", { type: "button", onclick: () => { open.cancel.add(r.id); changed(); } }, t("cancel")));
     }
   }
-  if (r.status === "completed" && state.user?.role === "senior" || r.status === "completed" && state.user?.role === "family") {
+  if (r.status === "completed" && ["senior", "family"].includes(state.user?.role)) {
     if (r.rating_stars || r._rated) out.push(h("p.rated", { "data-speak": "" }, h("span.mark", { "aria-hidden": "true" }, "✔ "), t("rated")));
     else out.push(h("div.rate", { role: "group", "aria-label": t("rateAsk") },
       h("p", { "data-speak": "" }, t("rateAsk")),
