@@ -201,7 +201,7 @@ class LiveServer:
     a real server: `with LiveServer({"LINLI_INSTANCE_PATH": ...}, log=path) as server: server.url`."""
 
     def __init__(self, env: dict[str, str], *, log, scheduler: bool = False, port: int | None = None,
-                 start_timeout: float = 30.0):
+                 start_timeout: float = 90.0):
         self.env, self.log_path, self.scheduler = env, log, scheduler
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
