@@ -125,5 +125,7 @@ def start_background(engine: Engine, directory: ProviderDirectory) -> Background
 def run_clock(engine: Engine) -> None:
     """The scaled-out clock process: exactly one runs the jobs, in the foreground."""
     scheduler = BlockingScheduler(timezone="UTC", job_defaults=JOB_DEFAULTS)
-    add_jobs(scheduler, engine, ProviderDirectory(engine))
+    # As a server's: other processes' provider changes reach it within 0.1 s (a counter read per
+    # request advanced, otherwise).
+    add_jobs(scheduler, engine, ProviderDirectory(engine, check_every=0.1))
     scheduler.start()

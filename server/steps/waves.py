@@ -1,11 +1,14 @@
 """Finding providers for a request: rank the nearby eligible ones, offer in waves, else escalate."""
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from types import SimpleNamespace
+from weakref import WeakKeyDictionary
 
 from sqlalchemy import bindparam, insert
+from sqlalchemy.engine import Engine
 from sqlalchemy.orm import make_transient_to_detached
 from sqlmodel import Session, select
 
@@ -209,11 +212,28 @@ def _short_list(session: Session, request: ServiceRequest, senior: Senior, offer
 _COMMUNITY_NAME = select(Community.__table__.c.name).where(Community.__table__.c.id == bindparam("id"))
 
 
+# Community names, as offers show them, kept a minute per process: a statement less per wave.
+_NAMES: WeakKeyDictionary[Engine, dict[int | None, tuple[float, str | None]]] = WeakKeyDictionary()
+NAME_TTL_S = 60.0
+
+
+def community_name(session: Session, community_id: int | None) -> str | None:
+    """A community's name (a rename shows in offers within NAME_TTL_S)."""
+    bind = session.get_bind()
+    names = _NAMES.setdefault(getattr(bind, "engine", bind), {})
+    hit = names.get(community_id)
+    if hit is not None and time.monotonic() - hit[0] < NAME_TTL_S:
+        return hit[1]
+    name = session.execute(_COMMUNITY_NAME, {"id": community_id}).scalar()
+    names[community_id] = (time.monotonic(), name)
+    return name
+
+
 def _announce_offers(session: Session, request: ServiceRequest, senior: Senior, offers: list,
                      users: dict[int, int]) -> None:
-    community_name = session.execute(_COMMUNITY_NAME, {"id": request.community_id}).scalar()
+    community_name_ = community_name(session, request.community_id)
     for offer in offers:
-        payload = offer_view(offer, request, senior, community_name).model_dump(mode="json")
+        payload = offer_view(offer, request, senior, community_name_).model_dump(mode="json")
         outbox.add_user_event(session, users[offer.provider_id], "offer_created", {"offer": payload})
     outbox.request_changed(session, request, event_view(request))
 
