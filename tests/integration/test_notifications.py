@@ -192,7 +192,9 @@ def test_a_redirect_is_not_followed(engine, tmp_path, endpoint):
 def test_a_hanging_endpoint_times_out_and_is_retried(engine, tmp_path, endpoint):
     endpoint.hang = 3.0
     user_id, _ = person(engine, Role.PROVIDER, devices=[Subscriber(endpoint.url())])
-    notifier = notifier_for(engine, tmp_path, endpoint, timeout=(0.5, 0.5))
+    # Backoff longer than the test: one pass makes one attempt, however slow the machine.
+    notifier = notifier_for(engine, tmp_path, endpoint, timeout=(0.5, 0.5),
+                            policy=RetryPolicy(base_seconds=30, lease_seconds=5))
     event(engine, user_id)
     started = time.monotonic()
     notifier.run_once()
