@@ -17,7 +17,6 @@ from server.steps import outbox
 from server.steps.directory import ProviderDirectory
 from server.steps.waves import DISPATCH_HORIZON, open_next_wave
 
-
 # A tick's work is bounded: expire at most this many offers and advance at most this many requests,
 # the oldest first; the next tick goes on with the rest (ticks never overlap, so none is skipped).
 EXPIRE_PER_TICK = 5000
