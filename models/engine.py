@@ -144,7 +144,10 @@ def _configure_sqlite(engine: Engine, busy_timeout_ms: int) -> None:
         # Writers take the lock up front so two writers never deadlock on lock upgrade;
         # read-only sessions begin deferred and never block writers under WAL.
         if conn.get_execution_options().get(READONLY):
-            conn.exec_driver_sql("BEGIN")
+            # On the driver's connection: a statement through SQLAlchemy's execution machinery cost
+            # several times more, and every read (each GET, each socket connect) begins one. A deferred
+            # BEGIN takes no lock, so it cannot meet "database is locked" (which must come wrapped).
+            conn.connection.dbapi_connection.execute("BEGIN")
         else:
             _begin_write(conn, lock, busy_timeout_ms / 1000)
 
@@ -156,7 +159,7 @@ def _begin_write(conn, lock: threading.Lock, timeout_s: float) -> None:
     dbapi_connection = conn.connection.dbapi_connection
     dbapi_connection.hold(lock)
     try:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.exec_driver_sql("BEGIN IMMEDIATE")  # through SQLAlchemy: "locked" is wrapped, and answered 503
     except BaseException:
         dbapi_connection.release()
         raise
