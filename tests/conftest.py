@@ -34,9 +34,8 @@ def _pg_reachable() -> str | None:
         return str(exc).splitlines()[0]
 
 
-@pytest.fixture(scope="session")
-def pg_schema_url():
-    """A fresh schema on the running PostgreSQL, migrated; dropped at the end of the session."""
+def _migrated_pg_schema():
+    """Create and migrate a schema of its own on the running PostgreSQL; yields its URL, then drops it."""
     problem = _pg_reachable()
     if problem:
         if IN_CI:
@@ -55,6 +54,20 @@ def pg_schema_url():
     with admin.begin() as conn:
         conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))
     admin.dispose()
+
+
+@pytest.fixture(scope="session")
+def pg_schema_url():
+    """A fresh schema on the running PostgreSQL, migrated; dropped at the end of the session. Tests
+    share it, each in a transaction rolled back after it, but a few commit for real (races, killed
+    processes): a test that counts rows across the whole database takes `own_pg_schema_url`."""
+    yield from _migrated_pg_schema()
+
+
+@pytest.fixture
+def own_pg_schema_url():
+    """A schema of this test's own (a migration each: use it only where shared rows would mislead)."""
+    yield from _migrated_pg_schema()
 
 
 _TEMPLATE: dict[str, Path] = {}
@@ -82,7 +95,8 @@ def db_session(request, tmp_path):
             yield session
         engine.dispose()
         return
-    engine = make_engine(request.getfixturevalue("pg_schema_url"))
+    own = request.node.get_closest_marker("own_schema") is not None
+    engine = make_engine(request.getfixturevalue("own_pg_schema_url" if own else "pg_schema_url"))
     connection = engine.connect()
     outer = connection.begin()
     from sqlmodel import Session

@@ -9,7 +9,7 @@ from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import func, select, update
+from sqlalchemy import func, select
 
 from dispatch.catalog import Role
 from dispatch.deliveries import RetryPolicy
@@ -32,13 +32,11 @@ FAST = RetryPolicy(base_seconds=0.05, cap_seconds=0.2, max_attempts=4, lease_sec
 
 @pytest.fixture(params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)])
 def engine(request, tmp_path):
-    """A committed database: the notifier opens its own transactions (PostgreSQL: the session's
-    schema, shared, so each test starts its notifier after the events already there)."""
+    """A committed database: the notifier opens its own transactions, so on PostgreSQL each test
+    gets a schema of its own (in the shared one, rows other tests committed would reach its notifier,
+    and its own rows theirs)."""
     engine = sqlite_engine(tmp_path) if request.param == "sqlite" else make_engine(
-        request.getfixturevalue("pg_schema_url"))
-    with write_session(engine) as session:  # earlier tests' retries are not this test's business
-        session.execute(update(Delivery).where(Delivery.status == "queued").values(status="failed"))
-        session.commit()
+        request.getfixturevalue("own_pg_schema_url"))
     yield engine
     engine.dispose()
 

@@ -46,6 +46,7 @@ def world(db_session):
     return (db_session, *_world(db_session))
 
 
+@pytest.mark.own_schema  # it counts every offer and event in the database
 def test_expiry_is_bounded_and_takes_the_earliest_deadlines_first(world):
     s, _directory, t0, ids = world
     later = t0 + timedelta(seconds=200)  # every first wave (90 s) is over
@@ -59,6 +60,7 @@ def test_expiry_is_bounded_and_takes_the_earliest_deadlines_first(world):
     assert s.exec(select(func.count()).select_from(Event).where(Event.type == "offer_withdrawn")).one() == 3 * BOOKED
 
 
+@pytest.mark.own_schema
 def test_advance_takes_the_oldest_first_and_the_next_tick_goes_on(world):
     s, directory, t0, ids = world
     later = t0 + timedelta(seconds=200)
