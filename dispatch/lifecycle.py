@@ -85,12 +85,6 @@ PROVIDER_TRANSITIONS: Mapping[ProviderStatus, frozenset[ProviderStatus]] = Mappi
 })
 
 
-def check_provider_transition(current: ProviderStatus, target: ProviderStatus) -> None:
-    """Raise InvalidTransition unless a provider (or organization) may go from current to target."""
-    if ProviderStatus(target) not in PROVIDER_TRANSITIONS[ProviderStatus(current)]:
-        raise InvalidTransition(ProviderStatus(current), ProviderStatus(target))
-
-
 class SosStatus(StrEnum):
     OPEN = "open"
     ACKNOWLEDGED = "acknowledged"
@@ -103,12 +97,6 @@ SOS_TRANSITIONS: Mapping[SosStatus, frozenset[SosStatus]] = MappingProxyType({
     SosStatus.ACKNOWLEDGED: frozenset({SosStatus.RESOLVED}),
     SosStatus.RESOLVED: frozenset(),
 })
-
-
-def check_sos_transition(current: SosStatus, target: SosStatus) -> None:
-    """Raise InvalidTransition unless an SOS alert may go from current to target."""
-    if SosStatus(target) not in SOS_TRANSITIONS[SosStatus(current)]:
-        raise InvalidTransition(SosStatus(current), SosStatus(target))
 
 
 class PlanStatus(StrEnum):
@@ -125,10 +113,12 @@ PLAN_TRANSITIONS: Mapping[PlanStatus, frozenset[PlanStatus]] = MappingProxyType(
 })
 
 
-def check_plan_transition(current: PlanStatus, target: PlanStatus) -> None:
-    """Raise InvalidTransition unless a plan may go from current to target."""
-    if PlanStatus(target) not in PLAN_TRANSITIONS[PlanStatus(current)]:
-        raise InvalidTransition(PlanStatus(current), PlanStatus(target))
+def check_by(table: Mapping, current: str, target: str) -> None:
+    """Raise InvalidTransition unless `table` (one of the tables above) allows current -> target; the
+    values are read as the table's own status enum."""
+    kind = type(next(iter(table)))
+    if kind(target) not in table[kind(current)]:
+        raise InvalidTransition(kind(current), kind(target))
 
 
 def check_progress(current: RequestStatus, target: RequestStatus) -> None:

@@ -9,8 +9,18 @@ from sqlalchemy import insert, update
 from sqlmodel import Session
 
 from dispatch.catalog import ProviderStatus
-from dispatch.lifecycle import (InvalidTransition, PlanStatus, RequestStatus, SosStatus, check_plan_transition,
-                                check_progress, check_provider_transition, check_sos_transition, check_transition)
+from dispatch.lifecycle import (
+    PLAN_TRANSITIONS,
+    PROVIDER_TRANSITIONS,
+    SOS_TRANSITIONS,
+    InvalidTransition,
+    PlanStatus,
+    RequestStatus,
+    SosStatus,
+    check_by,
+    check_progress,
+    check_transition,
+)
 from models.providers import Organization, Provider
 from models.requests import RequestHistory, ServiceRequest
 from models.sos import SosAlert
@@ -64,35 +74,29 @@ def record(session: Session, request_id: int, source: RequestStatus | None, targ
                                    "to_status": str(target), "note": note})
 
 
-def move_provider(session: Session, holder: Provider | Organization, target: ProviderStatus) -> None:
-    """Change a provider's or an organization's standing by the table."""
+def _move_by(session: Session, holder, table, target) -> None:
     try:
-        check_provider_transition(holder.status, target)
+        check_by(table, holder.status, target)
     except InvalidTransition as exc:
         raise invalid_transition(exc.current, exc.target) from exc
     holder.status = target
     session.add(holder)
 
 
+def move_provider(session: Session, holder: Provider | Organization, target: ProviderStatus) -> None:
+    """Change a provider's or an organization's standing by the table."""
+    _move_by(session, holder, PROVIDER_TRANSITIONS, target)
+
+
 def move_sos(session: Session, alert: SosAlert, target: SosStatus) -> None:
     """Change an SOS alert's status by the table."""
-    try:
-        check_sos_transition(alert.status, target)
-    except InvalidTransition as exc:
-        raise invalid_transition(exc.current, exc.target) from exc
-    alert.status = target
-    session.add(alert)
+    _move_by(session, alert, SOS_TRANSITIONS, target)
 
 
 def move_plan(session: Session, plan, target: PlanStatus, *, now: datetime) -> None:
     """Change a recurring plan's status by the table (active ↔ paused → ended)."""
-    try:
-        check_plan_transition(plan.status, target)
-    except InvalidTransition as exc:
-        raise invalid_transition(exc.current, exc.target) from exc
-    plan.status = target
+    _move_by(session, plan, PLAN_TRANSITIONS, target)
     plan.updated_at = now
-    session.add(plan)
 
 
 def invalid_transition(current: StrEnum | str, target: StrEnum | str) -> Conflict:

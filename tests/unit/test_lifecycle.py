@@ -2,9 +2,10 @@ import itertools
 
 import pytest
 
-from dispatch.lifecycle import (CANCELLABLE, OPEN_STATUSES, PROVIDER_PROGRESS, TERMINAL_STATUSES,
-                                TRANSITIONS, VISIT_STATUSES, InvalidTransition, OfferStatus,
-                                RequestStatus, can_transition, check_progress, check_transition)
+from dispatch.lifecycle import (CANCELLABLE, OPEN_STATUSES, PLAN_TRANSITIONS, PROVIDER_PROGRESS,
+                                PROVIDER_TRANSITIONS, SOS_TRANSITIONS, TERMINAL_STATUSES, TRANSITIONS,
+                                VISIT_STATUSES, InvalidTransition, OfferStatus, RequestStatus, can_transition,
+                                check_by, check_progress, check_transition)
 
 S = RequestStatus
 
@@ -87,3 +88,19 @@ def test_provider_progress_forward(current, target):
 def test_provider_progress_refuses_the_rest(current, target):
     with pytest.raises(InvalidTransition):
         check_progress(current, target)
+
+
+@pytest.mark.parametrize("table, current, target, allowed", [
+    (PROVIDER_TRANSITIONS, "pending", "verified", True), (PROVIDER_TRANSITIONS, "verified", "pending", False),
+    (PROVIDER_TRANSITIONS, "blacklisted", "verified", True), (PROVIDER_TRANSITIONS, "blacklisted", "suspended", False),
+    (SOS_TRANSITIONS, "open", "acknowledged", True), (SOS_TRANSITIONS, "resolved", "open", False),
+    (SOS_TRANSITIONS, "acknowledged", "acknowledged", False),
+    (PLAN_TRANSITIONS, "paused", "active", True), (PLAN_TRANSITIONS, "ended", "active", False)])
+def test_each_status_kind_changes_only_by_its_table(table, current, target, allowed):
+    if allowed:
+        check_by(table, current, target)
+    else:
+        with pytest.raises(InvalidTransition) as err:
+            check_by(table, current, target)
+        assert (str(err.value.current), str(err.value.target)) == (current, target)
+        assert type(err.value.current) is type(next(iter(table)))
