@@ -59,12 +59,14 @@ def _arrange(engine):
         return senior.id, com.id, booker.id, [p.id for p in providers], phones
 
 
-def _new_round(engine, senior_id, community_id, booker_id, provider_ids, number):
-    """A request already offering to all racers (a far-off slot, so no racer is busy)."""
+def _new_round(engine, senior_id, community_id, booker_id, provider_ids, number,
+               status: RequestStatus = RequestStatus.OFFERING):
+    """A request in `status` (offering by default) with a live offer to every racer (a far-off slot,
+    so no racer is busy)."""
     start = utcnow() + timedelta(days=3, hours=2 * number)
     with write_session(engine) as s:
         request = ServiceRequest(senior_id=senior_id, community_id=community_id, service_type="meal",
-                                 status=RequestStatus.OFFERING, scheduled_start=start,
+                                 status=status, scheduled_start=start,
                                  scheduled_end=start + timedelta(hours=1), created_by=booker_id, wave=1)
         s.add(request)
         s.flush()

@@ -3,7 +3,6 @@ live offers of an escalated request while staff assign it by hand, and accepts r
 escalation. Exactly one party wins; an offer withdrawn by the escalation is never accepted."""
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import timedelta
 
 import pytest
 from sqlmodel import select
@@ -21,27 +20,9 @@ from server.state import state
 from server.steps.waves import escalate
 from tests import factories as f
 from tests.conftest import test_settings as make_settings
-from tests.integration.test_accept_race import _arrange, race_engine  # noqa: F401 (a fixture)
+from tests.integration.test_accept_race import _arrange, _new_round, race_engine  # noqa: F401 (a fixture)
 
 ROUNDS, RACERS = 25, 8
-
-
-def _round(engine, senior_id, community_id, booker_id, provider_ids, number, status):
-    """A request in `status` with a live offer to every racer (a far-off slot: nobody is busy)."""
-    start = utcnow() + timedelta(days=3, hours=2 * number)
-    with write_session(engine) as s:
-        request = ServiceRequest(senior_id=senior_id, community_id=community_id, service_type="meal", status=status,
-                                 scheduled_start=start, scheduled_end=start + timedelta(hours=1),
-                                 created_by=booker_id, wave=1)
-        s.add(request)
-        s.flush()
-        offers = [Offer(request_id=request.id, provider_id=pid, wave=1, score=1.0, distance_km=1.0,
-                        expires_at=utcnow() + timedelta(minutes=10)) for pid in provider_ids]
-        s.add_all(offers)
-        s.flush()
-        ids = [o.id for o in offers]
-        s.commit()
-        return request.id, ids
 
 
 def _outcome(engine, request_id):
@@ -74,7 +55,7 @@ def test_providers_and_staff_racing_for_an_escalated_request_one_wins(race_engin
 
     with ThreadPoolExecutor(RACERS + 1) as pool:
         for number in range(ROUNDS):
-            request_id, offer_ids = _round(race_engine, senior_id, community_id, booker_id, racers, number,
+            request_id, offer_ids = _new_round(race_engine, senior_id, community_id, booker_id, racers, number,
                                            RequestStatus.ESCALATED)
             by_staff = pool.submit(assign, request_id)
             results = list(pool.map(accept, range(RACERS), offer_ids)) + [by_staff.result()]
@@ -112,7 +93,7 @@ def test_accepts_racing_the_escalation_never_take_a_withdrawn_offer(race_engine,
 
     with ThreadPoolExecutor(RACERS + 1) as pool:
         for number in range(ROUNDS):
-            request_id, offer_ids = _round(race_engine, senior_id, community_id, booker_id, racers, number,
+            request_id, offer_ids = _new_round(race_engine, senior_id, community_id, booker_id, racers, number,
                                            RequestStatus.OFFERING)
             swept = pool.submit(escalate_if_offering, request_id)
             codes = list(pool.map(accept, range(RACERS), offer_ids))
@@ -136,7 +117,7 @@ def test_an_escalation_inside_the_accepts_window_wins(race_engine, monkeypatch):
     if race_engine.dialect.name == "sqlite":
         pytest.skip("SQLite serialises the whole accept; nothing can come between")
     senior_id, community_id, booker_id, provider_ids, _phones = _arrange(race_engine)
-    request_id, offer_ids = _round(race_engine, senior_id, community_id, booker_id, provider_ids[:1], 0,
+    request_id, offer_ids = _new_round(race_engine, senior_id, community_id, booker_id, provider_ids[:1], 0,
                                    RequestStatus.OFFERING)
     real = offers_service.move_if_still
 
