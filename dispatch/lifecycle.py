@@ -1,4 +1,4 @@
-"""Statuses and their transition tables: requests, providers (and organizations), SOS alerts, plans."""
+"""Statuses and their transition tables: requests, providers (and organizations), SOS alerts, plans, complaints."""
 from __future__ import annotations
 
 from collections.abc import Mapping
@@ -110,6 +110,18 @@ PLAN_TRANSITIONS: Mapping[PlanStatus, frozenset[PlanStatus]] = MappingProxyType(
     PlanStatus.ACTIVE: frozenset({PlanStatus.PAUSED, PlanStatus.ENDED}),
     PlanStatus.PAUSED: frozenset({PlanStatus.ACTIVE, PlanStatus.ENDED}),
     PlanStatus.ENDED: frozenset(),
+})
+
+
+class ComplaintStatus(StrEnum):
+    OPEN = "open"
+    RESOLVED = "resolved"
+
+
+# Staff resolve a complaint once (upheld or dismissed); a resolved one is final.
+COMPLAINT_TRANSITIONS: Mapping[ComplaintStatus, frozenset[ComplaintStatus]] = MappingProxyType({
+    ComplaintStatus.OPEN: frozenset({ComplaintStatus.RESOLVED}),
+    ComplaintStatus.RESOLVED: frozenset(),
 })
 
 

@@ -27,6 +27,7 @@ class Organization(SQLModel, table=True):
     admin_user_id: int = Field(foreign_key="user.id", index=True)
     status: ProviderStatus = Field(default=ProviderStatus.PENDING, sa_column=Column(EnumText(ProviderStatus), nullable=False))
     status_reason: str | None = Field(default=None, max_length=200)
+    status_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     created_at: datetime = Field(default_factory=utcnow, sa_column=Column(UTCDateTime(), nullable=False))
 
 
@@ -44,6 +45,7 @@ class Provider(SQLModel, table=True):
     status: ProviderStatus = Field(default=ProviderStatus.PENDING,
                                    sa_column=Column(EnumText(ProviderStatus), nullable=False, index=True))
     status_reason: str | None = Field(default=None, max_length=200)
+    status_changed_at: datetime | None = Field(default=None, sa_column=Column(UTCDateTime(), nullable=True))
     credit_score: int = 100
     rating_sum: int = 0
     rating_count: int = 0

@@ -63,6 +63,8 @@ class ServiceRequest(SQLModel, table=True):
     # occurrence_start, so the plan may materialise that time again; a skip keeps it.
     plan_id: int | None = None  # plan.id (no foreign key: models/plans.py is not imported here)
     occurrence_start: datetime | None = _when()
+    # How the request came in: app (a senior or family), hotline (staff booking for a caller), plan.
+    channel: str = Field(default="app", max_length=10)
 
 
 class Offer(SQLModel, table=True):
