@@ -131,6 +131,27 @@ def _check(p: ProviderSnapshot, req: RequestSpec, now: datetime) -> tuple[Inelig
     return None, km
 
 
+def ineligibilities(p: ProviderSnapshot, req: RequestSpec, now: datetime) -> tuple[tuple[Ineligibility, ...], float]:
+    """Every eligibility rule the provider fails for req, in the order _check tests them (the first is
+    ineligibility()'s answer; none: eligible), and the distance from where the provider is taken to be.
+    Center staff see them all on a request's candidates; rank() stops at the first."""
+    failed = []
+    rule = _STATUS_RULE.get(ProviderStatus(p.status))
+    if rule is not None:
+        failed.append(rule)
+    if req.service_type not in p.services:
+        failed.append(Ineligibility.SERVICE_NOT_OFFERED)
+    if req.asap and not p.on_duty:
+        failed.append(Ineligibility.OFF_DUTY)
+    if not is_free(p.busy, req.start, req.end):
+        failed.append(Ineligibility.BUSY)
+    lat, lon = position_of(p, now)
+    km = great_circle_km(lat, lon, req.lat, req.lon)
+    if km > p.service_radius_km:
+        failed.append(Ineligibility.OUT_OF_RANGE)
+    return tuple(failed), km
+
+
 def ineligibility(p: ProviderSnapshot, req: RequestSpec, now: datetime) -> str | None:
     """The code of the first eligibility rule (API.md) the provider fails for req, or None."""
     return _check(p, req, now)[0]
