@@ -93,6 +93,14 @@ class OrganizationCreate(SQLModel):
     lon: Longitude
 
 
+class SanctionPublic(SQLModel):
+    provider_id: int
+    name: str
+    status: ProviderStatus
+    reason: str | None
+    at: datetime | None
+
+
 class OrganizationPublic(SQLModel):
     id: int
     name: str
@@ -103,6 +111,9 @@ class OrganizationPublic(SQLModel):
     lon: float
     community_id: int
     status: ProviderStatus
+    status_changed_at: datetime | None = None
+    # Its providers under a sanction (suspended or blacklisted), newest first (GET /organizations/{id}).
+    sanctions: list[SanctionPublic] = PField(default_factory=list)
 
 
 class ProviderCreate(SQLModel):
@@ -140,6 +151,7 @@ class ProviderPublic(SQLModel):
     community_id: int
     status: ProviderStatus
     status_reason: str | None
+    status_changed_at: datetime | None = None
     credit_score: int
     rating_avg: float | None
     rating_count: int

@@ -9,7 +9,7 @@ from dispatch.catalog import ProviderStatus, Role
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from models.accounts import User
 from models.providers import (DutyUpdate, Membership, Organization, OrganizationCreate, OrganizationPublic,
-                              Provider, ProviderCreate, ProviderPublic)
+                              Provider, ProviderCreate, ProviderPublic, SanctionPublic)
 from models.requests import Offer, ServiceRequest
 from models.types import utcnow
 from server.errors import Conflict, Forbidden, field_error
@@ -43,7 +43,13 @@ def create_organization(*, session: Session, user: User, data: OrganizationCreat
 def get_organization(*, session: Session, user: User, organization_id: int) -> OrganizationPublic:
     """One organization, for its admin or the staff over its community."""
     org = organization_for(session=session, user=user, organization_id=organization_id)
-    return OrganizationPublic.model_validate(org, from_attributes=True)
+    sanctioned = session.exec(select(Provider).where(
+        Provider.organization_id == org.id,
+        Provider.status.in_([ProviderStatus.SUSPENDED.value, ProviderStatus.BLACKLISTED.value]))).all()
+    sanctions = [SanctionPublic(provider_id=p.id, name=p.name, status=p.status, reason=p.status_reason,
+                                at=p.status_changed_at) for p in sanctioned]
+    sanctions.sort(key=lambda s: (s.at or org.created_at, s.provider_id), reverse=True)  # newest first
+    return OrganizationPublic.model_validate(org, from_attributes=True).model_copy(update={"sanctions": sanctions})
 
 
 def verify_organization(*, session: Session, user: User, organization_id: int) -> OrganizationPublic:
@@ -53,6 +59,7 @@ def verify_organization(*, session: Session, user: User, organization_id: int) -
         raise Forbidden()
     _check_lifting(user, org.status, ProviderStatus.VERIFIED)
     move_provider(session, org, ProviderStatus.VERIFIED)
+    org.status_changed_at = utcnow()
     audit.record(session, user, "organization.verify", "organization", org.id)
     session.commit()
     return OrganizationPublic.model_validate(org, from_attributes=True)
@@ -105,17 +112,18 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
     duty, withdraws their open offers and sends their accepted visits back to dispatch."""
     provider = provider_for(session=session, user=user, provider_id=provider_id, action=ProviderAction.MANAGE)
     _check_lifting(user, provider.status, status)
+    now = now or utcnow()
     move_provider(session, provider, status)
-    provider.status_reason = reason
+    provider.status_reason, provider.status_changed_at = reason, now
     if status != ProviderStatus.VERIFIED:
         provider.on_duty, provider.duty_lat, provider.duty_lon = False, None, None
     bump_revision(session, provider)
     audit.record(session, user, f"provider.{status}", "provider", provider.id, reason=reason)
     if status in (ProviderStatus.SUSPENDED, ProviderStatus.BLACKLISTED):
-        _hand_back_work(session, provider, now=now or utcnow(), actor_id=user.id,
+        _hand_back_work(session, provider, now=now, actor_id=user.id,
                         directory=directory or ProviderDirectory(session.get_bind()))
     else:  # verified: escalated requests still wanted that they may take are offered to them
-        offer_to_arrival(session, provider, now=now or utcnow())
+        offer_to_arrival(session, provider, now=now)
     session.commit()
     return provider_public(provider)
 

@@ -201,6 +201,20 @@ def test_blacklisting_an_assigned_provider_sends_the_visit_back_to_dispatch(clie
     offered_to = {o.provider_id for o in session.exec(select(Offer).where(Offer.request_id == rid,
                                                                          Offer.status == "offered")).all()}
     assert pid not in offered_to and len(offered_to) == 3
+    assert r.get_json()["status_changed_at"] is not None
+    # Never offered work again: a new booking nearby (the blacklisted one is the nearest) passes them by.
+    com = world["community"]
+    other_owner = f.user(session, Role.SENIOR)
+    other_id = f.senior(session, com, owner=other_owner, lat=com.lat + 0.001).id
+    session.commit()
+    other = client.post("/api/v1/requests", json={"senior_id": other_id, "service_type": "meal"},
+                        headers=f.login(client, other_owner.phone))
+    assert other.status_code == 201 and other.get_json()["status"] == "offering"
+    assert client.get("/api/v1/offers", headers=h).get_json() == []
+    f.fresh(session)
+    fresh_offers = {o.provider_id for o in session.exec(select(Offer).where(
+        Offer.request_id == other.get_json()["id"])).all()}
+    assert pid not in fresh_offers and len(fresh_offers) == 3
 
 
 def test_no_double_booking_of_overlapping_visits(client, world, session):
