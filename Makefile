@@ -24,7 +24,7 @@ $(PWA_STAMP): pwa/package.json pwa/package-lock.json
 	cd pwa && npm ci --no-audit --no-fund
 	touch $(PWA_STAMP)
 
-pwa/dist/index.html: $(PWA_STAMP) $(shell find pwa/src pwa/public pwa/index.html pwa/vite.config.js 2>/dev/null)
+pwa/dist/index.html: $(PWA_STAMP) $(shell find pwa/src pwa/public pwa/index.html pwa/console.html pwa/vite.config.js 2>/dev/null)
 	cd pwa && npm run build
 
 pwa: pwa/dist/index.html

@@ -9,12 +9,13 @@ from werkzeug.routing import PathConverter
 
 from models.engine import make_engine
 from server import db, hooks
-from server.state import KEY as STATE_KEY, AppState
 from server.api import register_api
 from server.config import Settings
+from server.console_page import console_response, is_console
 from server.limits import init_limits
-from server.steps.directory import ProviderDirectory
 from server.sockets import init_sockets
+from server.state import KEY as STATE_KEY, AppState
+from server.steps.directory import ProviderDirectory
 
 VERSION = "0.1.0"
 SECURITY_SCHEMES = {
@@ -66,6 +67,9 @@ def _register_pages(app: OpenAPI) -> None:
 
     def pwa(path: str):
         root = dist if (dist / "index.html").exists() else fallback
+        if path == "console.html" or (is_console(path) and (root / "console.html").is_file()):
+            settings = app.config["LINLI_SETTINGS"]  # the console's routes fall back to its own page
+            return console_response(root, settings.map_tiles, settings.map_attribution)
         if not (root / path).is_file():
             path = "index.html"  # client-side routes fall back to the app shell
         response = send_from_directory(root, path)

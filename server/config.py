@@ -37,6 +37,8 @@ class Settings:
     index_warm: str = "background"  # a new process dispatches from SQL while its geo index loads
     relay_autostart: bool = True  # tests turn it off and drain by hand
     index_check_seconds: float = 0.1  # other processes' provider changes reach this index within this
+    map_tiles: str | None = None  # the console map's tile URL template ({z}/{x}/{y}); none: a plain background
+    map_attribution: str | None = None
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -63,6 +65,8 @@ class Settings:
             timezone=env.get("LINLI_TIMEZONE", "Asia/Shanghai"),
             cookie_secure=env.get("LINLI_COOKIE_SECURE", "").lower() in ("1", "true", "yes"),
             allowed_origins=_csv(env.get("LINLI_ALLOWED_ORIGINS")),
+            map_tiles=env.get("LINLI_MAP_TILES") or None,
+            map_attribution=env.get("LINLI_MAP_ATTRIBUTION") or None,
         )
         values.update(overrides)
         return cls(**values)

@@ -36,7 +36,7 @@ const zh = {
   linkedFamily: "已关联的家人", loading: "正在加载…", signedInAs: "{name}（{role}）",
   roleName_senior: "长辈", roleName_family: "家属", roleName_provider: "服务人员",
   roleName_center_staff: "社区工作人员", roleName_org_admin: "机构管理员", roleName_admin: "管理员",
-  staffNote: "社区中心请使用电脑端控制台。", jobAssigned: "已接单，待出发", notifications: "消息通知", pushOn: "已开启", pushOff: "开启通知", pushTurnOff: "关闭通知", pushUnsupported: "这个浏览器不能接收通知；紧急消息会发短信", pushDenied: "没有得到通知权限（可在手机设置里允许）；紧急消息会发短信", pushFailed: "暂时无法开启通知；紧急消息会发短信", planBadge: "定期", imOk: "我很好（每日平安）", imOkDone: "今天已报平安：{time}", jobEnRoute: "在路上", showMap: "在地图上查看", skip: "跳到主要内容",
+  staffNote: "社区中心请使用电脑端控制台。", openConsole: "打开社区中心控制台", jobAssigned: "已接单，待出发", notifications: "消息通知", pushOn: "已开启", pushOff: "开启通知", pushTurnOff: "关闭通知", pushUnsupported: "这个浏览器不能接收通知；紧急消息会发短信", pushDenied: "没有得到通知权限（可在手机设置里允许）；紧急消息会发短信", pushFailed: "暂时无法开启通知；紧急消息会发短信", planBadge: "定期", imOk: "我很好（每日平安）", imOkDone: "今天已报平安：{time}", jobEnRoute: "在路上", showMap: "在地图上查看", skip: "跳到主要内容",
 };
 
 const en = {
@@ -76,7 +76,7 @@ const en = {
   linkedFamily: "Linked family", loading: "Loading…", signedInAs: "{name} ({role})",
   roleName_senior: "senior", roleName_family: "family", roleName_provider: "provider",
   roleName_center_staff: "center staff", roleName_org_admin: "organization admin", roleName_admin: "admin",
-  staffNote: "Center staff: please use the console on a computer.", jobAssigned: "Accepted: set off when ready", notifications: "Notifications", pushOn: "On", pushOff: "Turn on", pushTurnOff: "Turn off", pushUnsupported: "This browser cannot receive notifications; urgent ones come by SMS", pushDenied: "Permission refused (allow it in the phone settings); urgent ones come by SMS", pushFailed: "Could not turn on notifications now; urgent ones come by SMS", planBadge: "Regular", imOk: "I'm fine (daily check-in)", imOkDone: "Checked in today: {time}", jobEnRoute: "On the way", showMap: "Show on map", skip: "Skip to content",
+  staffNote: "Center staff: please use the console on a computer.", openConsole: "Open the center console", jobAssigned: "Accepted: set off when ready", notifications: "Notifications", pushOn: "On", pushOff: "Turn on", pushTurnOff: "Turn off", pushUnsupported: "This browser cannot receive notifications; urgent ones come by SMS", pushDenied: "Permission refused (allow it in the phone settings); urgent ones come by SMS", pushFailed: "Could not turn on notifications now; urgent ones come by SMS", planBadge: "Regular", imOk: "I'm fine (daily check-in)", imOkDone: "Checked in today: {time}", jobEnRoute: "On the way", showMap: "Show on map", skip: "Skip to content",
 };
 
 // API error codes in the user's language; unknown codes fall back to the server's own message.

@@ -69,5 +69,6 @@ export function authView(path) {
 
 export function staffView() {
   return h("section.card", h("h1", t("settings")), h("p", t("staffNote")),
+    h("a.primary.big", { href: "/console", id: "open-console" }, t("openConsole")),
     h("button.secondary.big", { type: "button", onclick: signOut }, t("signOut")));
 }
