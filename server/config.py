@@ -1,10 +1,17 @@
 """Settings from the environment (all optional), with the instance folder and secret made on first run."""
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from dispatch.subsidies import RateTable, parse_rates
+
+
+class SettingsError(ValueError):
+    """A setting that cannot be used: the server refuses to start and says which and why."""
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class Settings:
     index_check_seconds: float = 0.1  # other processes' provider changes reach this index within this
     map_tiles: str | None = None  # the console map's tile URL template ({z}/{x}/{y}); none: a plain background
     map_attribution: str | None = None
+    subsidy_rates: RateTable = field(default_factory=RateTable)  # LINLI_SUBSIDY_RATES: a JSON file
 
     @classmethod
     def from_env(cls, env: dict[str, str] | None = None, **overrides) -> "Settings":
@@ -67,6 +75,7 @@ class Settings:
             allowed_origins=_csv(env.get("LINLI_ALLOWED_ORIGINS")),
             map_tiles=env.get("LINLI_MAP_TILES") or None,
             map_attribution=env.get("LINLI_MAP_ATTRIBUTION") or None,
+            subsidy_rates=_subsidy_rates(env.get("LINLI_SUBSIDY_RATES")),
         )
         values.update(overrides)
         return cls(**values)
@@ -86,3 +95,13 @@ def _csv(value: str | None) -> tuple[str, ...]:
 
 def _prefixed(env: dict[str, str], prefix: str) -> dict[str, str]:
     return {k[len(prefix):].lower(): v for k, v in env.items() if k.startswith(prefix)}
+
+
+def _subsidy_rates(path: str | None) -> RateTable:
+    """The default (illustrative) rates, or those of the JSON file at path; a bad file stops start-up."""
+    if not path:
+        return RateTable()
+    try:
+        return parse_rates(json.loads(Path(path).read_text(encoding="utf-8")))
+    except (OSError, ValueError, TypeError) as exc:  # json.JSONDecodeError is a ValueError
+        raise SettingsError(f"LINLI_SUBSIDY_RATES={path}: {exc}") from exc
