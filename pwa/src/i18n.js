@@ -37,6 +37,15 @@ const zh = {
   roleName_senior: "长辈", roleName_family: "家属", roleName_provider: "服务人员",
   roleName_center_staff: "社区工作人员", roleName_org_admin: "机构管理员", roleName_admin: "管理员",
   staffNote: "社区中心请使用电脑端控制台。", openConsole: "打开社区中心控制台", jobAssigned: "已接单，待出发", notifications: "消息通知", pushOn: "已开启", pushOff: "开启通知", pushTurnOff: "关闭通知", pushUnsupported: "这个浏览器不能接收通知；紧急消息会发短信", pushDenied: "没有得到通知权限（可在手机设置里允许）；紧急消息会发短信", pushFailed: "暂时无法开启通知；紧急消息会发短信", planBadge: "定期", imOk: "我很好（每日平安）", imOkDone: "今天已报平安：{time}", jobEnRoute: "在路上", showMap: "在地图上查看", skip: "跳到主要内容",
+  // 每周… and 我的定期服务 (views/weekly.js, views/plans.js)
+  everyWeek: "每周…", weeklyTitle: "每周{service}", whichDays: "每周哪几天？", whatTime: "几点来？", otherTime: "其他时间（可不填）",
+  planConfirm: "确认", pickDays: "请先选择哪几天", planNeedsNet: "设置定期服务需要联网，请联网后再试", planSaved: "已设置：{what}",
+  myPlans: "我的定期服务", plansOf: "{name}的定期服务", regular: "定期服务", noPlans: "还没有定期服务", planNext: "接下来",
+  planPaused: "已暂停，恢复后继续安排", pause: "暂停", resume: "恢复", skipNext: "跳过下一次", endPlan: "取消计划",
+  endAsk: "确定取消这个定期服务吗？以后都不再安排。", yesEnd: "是，取消计划", planEnded: "已取消计划", pausedDone: "已暂停",
+  resumed: "已恢复", skippedOne: "已跳过：{when}", skippedList: "已跳过", addPlan: "新增定期服务", everyDay: "每天",
+  planWeekly: "每周{days}", planOther: "定期", daySep: "、", days: "一,二,三,四,五,六,日",
+  dayNames: "星期一,星期二,星期三,星期四,星期五,星期六,星期日",
 };
 
 const en = {
@@ -77,6 +86,15 @@ const en = {
   roleName_senior: "senior", roleName_family: "family", roleName_provider: "provider",
   roleName_center_staff: "center staff", roleName_org_admin: "organization admin", roleName_admin: "admin",
   staffNote: "Center staff: please use the console on a computer.", openConsole: "Open the center console", jobAssigned: "Accepted: set off when ready", notifications: "Notifications", pushOn: "On", pushOff: "Turn on", pushTurnOff: "Turn off", pushUnsupported: "This browser cannot receive notifications; urgent ones come by SMS", pushDenied: "Permission refused (allow it in the phone settings); urgent ones come by SMS", pushFailed: "Could not turn on notifications now; urgent ones come by SMS", planBadge: "Regular", imOk: "I'm fine (daily check-in)", imOkDone: "Checked in today: {time}", jobEnRoute: "On the way", showMap: "Show on map", skip: "Skip to content",
+  everyWeek: "Every week…", weeklyTitle: "{service} every week", whichDays: "Which days?", whatTime: "What time?",
+  otherTime: "Another time (optional)", planConfirm: "Confirm", pickDays: "Please choose the days first",
+  planNeedsNet: "Regular services need a connection: please try again online", planSaved: "Set: {what}",
+  myPlans: "My regular services", plansOf: "{name}'s regular services", regular: "Regular services", noPlans: "No regular services yet",
+  planNext: "Next", planPaused: "Paused: resume to continue", pause: "Pause", resume: "Resume", skipNext: "Skip the next one",
+  endPlan: "End plan", endAsk: "End this regular service? No more visits will be arranged.", yesEnd: "Yes, end it",
+  planEnded: "Plan ended", pausedDone: "Paused", resumed: "Resumed", skippedOne: "Skipped: {when}", skippedList: "Skipped",
+  addPlan: "Add a regular service", everyDay: "Every day", planWeekly: "Every {days}", planOther: "Regular", daySep: ", ",
+  days: "Mon,Tue,Wed,Thu,Fri,Sat,Sun", dayNames: "Monday,Tuesday,Wednesday,Thursday,Friday,Saturday,Sunday",
 };
 
 // API error codes in the user's language; unknown codes fall back to the server's own message.

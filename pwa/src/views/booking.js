@@ -3,6 +3,8 @@ import { h, icon } from "../dom.js";
 import { t, when, errorText } from "../i18n.js";
 import { state, book, toast, seniorName } from "../store.js";
 import { navigate } from "../main.js";
+import { weeklyView } from "./weekly.js";
+import { planRoutes } from "./plans.js";
 
 export const SERVICES = ["meal", "cleaning", "escort", "bathing", "medical"];
 const HOUR = 3600000;
@@ -38,7 +40,8 @@ function whenView(seniorId, service) {
     h("div.choices",
       choice("now", t("now")),
       today.map((ms) => choice(String(ms), when(new Date(ms).toISOString()))),
-      tomorrow.map((ms) => choice(String(ms), when(new Date(ms).toISOString())))));
+      tomorrow.map((ms) => choice(String(ms), when(new Date(ms).toISOString()))),
+      choice("weekly", t("everyWeek")))); // a recurring plan: views/weekly.js
 }
 
 function confirmView(seniorId, service, key) {
@@ -86,4 +89,6 @@ export const bookingRoutes = [
   [/^\/book\/(\d+)\/?$/, serviceView],
   [/^\/book\/(\d+)\/(meal|cleaning|escort|bathing|medical)\/?$/, whenView],
   [/^\/book\/(\d+)\/(meal|cleaning|escort|bathing|medical)\/(now|\d+)$/, confirmView],
+  [/^\/book\/(\d+)\/(meal|cleaning|escort|bathing|medical)\/weekly$/, weeklyView],
+  ...planRoutes,
 ];

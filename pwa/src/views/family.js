@@ -4,6 +4,7 @@ import { api } from "../api.js";
 import { t, when, errorText } from "../i18n.js";
 import { state, toast, seniorName } from "../store.js";
 import { visitCard, waitingCards, visitsOf, isActive } from "./visits.js";
+import { plansLink } from "./plans.js";
 
 export function sosAlerts() {
   const open = [...state.sos.values()].filter((s) => s.status !== "resolved").sort((a, b) => b.id - a.id);
@@ -40,7 +41,8 @@ function seniorCard(s) {
     !active.length && !waiting ? h("p.empty", t("noVisits")) : null,
     h("div.row",
       h("a.primary.button", { href: `/book/${s.id}`, "data-link": "", dataset: { bookFor: s.id } }, t("bookFor", { name: s.name })),
-      h("a.secondary.button", { href: `/senior/${s.id}`, "data-link": "" }, t("myVisits"))));
+      h("a.secondary.button", { href: `/senior/${s.id}`, "data-link": "" }, t("myVisits")),
+      plansLink(s.id, { big: false })));
 }
 
 function home() {
@@ -60,6 +62,7 @@ function seniorPage(id) {
     h("a.back", { href: "/", "data-link": "" }, "‹ ", t("back")),
     h("h1", { "data-speak": "" }, s.name),
     h("a.primary.button.big", { href: `/book/${s.id}`, "data-link": "" }, t("bookFor", { name: s.name })),
+    plansLink(s.id),
     h("h2", t("myVisits")),
     h("ul.visits", { id: "visits" }, waitingCards(s.id), visits.slice(0, 20).map((r) => visitCard(r))),
     !visits.length ? h("p.empty", t("noVisits")) : null);

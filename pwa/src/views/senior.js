@@ -6,6 +6,7 @@ import { state, changed, refresh, toast, savedContacts } from "../store.js";
 import { serviceGrid } from "./booking.js";
 import { visitCard, waitingCards, visitsOf, isActive } from "./visits.js";
 import { seniorProfileForm } from "./profile.js";
+import { plansLink } from "./plans.js";
 
 function home() {
   if (!state.loaded && navigator.onLine) return h("p.loading", t("loading"));
@@ -21,6 +22,7 @@ function home() {
       h("span.sos-word", { "data-speak": "" }, t("sos")), h("span.sos-hint", t("sosHint"))),
     openSos ? sosStatus(openSos) : null,
     checkinCard(me.id),
+    plansLink(me.id),
     h("h2", { "data-speak": "" }, t("myVisits")),
     h("ul.visits", { id: "visits" }, waitingCards(), shown.map((r) => visitCard(r))),
     !shown.length && !state.waiting.length ? h("p.empty", t("noVisits")) : null,
