@@ -201,8 +201,9 @@ class LiveServer:
     a real server: `with LiveServer({"LINLI_INSTANCE_PATH": ...}, log=path) as server: server.url`."""
 
     def __init__(self, env: dict[str, str], *, log, scheduler: bool = False, port: int | None = None,
-                 start_timeout: float = 90.0):
-        self.env, self.log_path, self.scheduler = env, log, scheduler
+                 start_timeout: float = 90.0, procfile: str | None = None):
+        # procfile="web" runs that line of the Procfile as written (gunicorn), on PORT, instead of `linli serve`.
+        self.env, self.log_path, self.scheduler, self.procfile = env, log, scheduler, procfile
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.start_timeout = start_timeout
@@ -223,6 +224,10 @@ class LiveServer:
         cmd = [str(Path(sys.executable).parent / "linli"), "serve", "--host", "127.0.0.1", "--port", str(self.port)]
         if not self.scheduler:
             cmd.append("--no-scheduler")
+        if self.procfile:
+            lines = dict(line.split(":", 1) for line in (root / "Procfile").read_text().splitlines() if ":" in line)
+            env.update(PORT=str(self.port), PATH=f"{Path(sys.executable).parent}:{env.get('PATH', '')}")
+            cmd = ["bash", "-c", "exec " + lines[self.procfile].strip()]
         self._log = open(self.log_path, "ab")
         self.process = subprocess.Popen(cmd, cwd=root, env=env, stdout=self._log, stderr=subprocess.STDOUT)
         deadline = time.monotonic() + self.start_timeout

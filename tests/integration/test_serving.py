@@ -74,8 +74,9 @@ def _limit_descriptors(limit: int):
 
 
 @contextmanager
-def serving(tmp_path, monkeypatch, descriptors: int | None = None):
-    """`linli serve` on a seeded SQLite database, under RLIMIT_NOFILE = descriptors if given."""
+def serving(tmp_path, monkeypatch, descriptors: int | None = None, procfile: str | None = None):
+    """`linli serve` (or the Procfile's line procfile) on a seeded SQLite database, under
+    RLIMIT_NOFILE = descriptors if given."""
     instance = tmp_path / "live-instance"
     instance.mkdir()
     engine = sqlite_engine(instance.parent)
@@ -89,26 +90,35 @@ def serving(tmp_path, monkeypatch, descriptors: int | None = None):
         popen = subprocess.Popen
         monkeypatch.setattr(subprocess, "Popen", lambda *a, **kw: popen(
             *a, preexec_fn=_limit_descriptors(descriptors), **kw))
-    with f.LiveServer(env, log=tmp_path / "serve.log", start_timeout=90) as server:
+    with f.LiveServer(env, log=tmp_path / "serve.log", start_timeout=90, procfile=procfile) as server:
         monkeypatch.undo()
         yield SimpleNamespace(server=server, url=server.url, senior_id=w.senior_id, h_senior=w.h_senior,
                               provider_token=f.token_of(w.h_provider))
 
 
-@pytest.fixture
-def live(tmp_path, monkeypatch):
-    with serving(tmp_path, monkeypatch) as server:
+@pytest.fixture(params=["linli serve", "Procfile web"])
+def live(request, tmp_path, monkeypatch):
+    """Both ways of serving: `linli serve`, and the Procfile's gunicorn with its gevent worker."""
+    with serving(tmp_path, monkeypatch, procfile="web" if request.param == "Procfile web" else None) as server:
         yield server
 
 
-@pytest.fixture
-def live_256(tmp_path, monkeypatch):
-    with serving(tmp_path, monkeypatch, descriptors=256) as server:
+@pytest.fixture(params=["linli serve", "Procfile web"])
+def live_256(request, tmp_path, monkeypatch):
+    procfile = "web" if request.param == "Procfile web" else None
+    with serving(tmp_path, monkeypatch, descriptors=256, procfile=procfile) as server:
         yield server
+
+
+def serving_pid(server) -> int:
+    """The process holding the connections: `linli serve` itself, or gunicorn's one worker."""
+    pid = server.process.pid
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    return int(children[0]) if children else pid
 
 
 def open_descriptors(server) -> int:
-    return len(os.listdir(f"/proc/{server.process.pid}/fd"))
+    return len(os.listdir(f"/proc/{serving_pid(server)}/fd"))
 
 
 def test_a_clean_websocket_close_is_quick_and_logs_nothing(live):
