@@ -76,7 +76,7 @@ def cancel_request(*, session: Session, user: User, request_id: int, reason: str
     request, senior = request_for(session=session, user=user, request_id=request_id, action=SeniorAction.BOOK)
     if user.role == Role.PROVIDER:
         release_visit(session, request, now=now, actor_id=user.id, reason=reason or "provider_cancelled",
-                      directory=directory, penalty=5)
+                      directory=directory, dropped_out=True)
         session.commit()
         return RequestPublic.model_validate(request, from_attributes=True)
     if request.status not in CANCELLABLE:

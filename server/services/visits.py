@@ -15,6 +15,7 @@ from models.requests import ProgressStep, Rating, RatingCreate, RequestPublic
 from server.errors import Conflict, Forbidden, field_error
 from server.steps import audit, outbox
 from server.steps.access import SeniorAction, request_for
+from server.steps.credit import recompute_credit
 from server.steps.directory import bump_revision
 from server.steps.transitions import move
 from server.steps.views import event_view, public_view
@@ -65,6 +66,7 @@ def rate_visit(*, session: Session, user: User, request_id: int, data: RatingCre
     session.exec(update(Provider).where(Provider.id == request.provider_id)
                  .values(rating_sum=Provider.rating_sum + data.stars, rating_count=Provider.rating_count + 1))
     bump_revision(session, session.get(Provider, request.provider_id))  # ranking uses the rating
+    recompute_credit(session, request.provider_id, now)  # and the credit score (docs/credit.md)
     if user.role.is_staff:
         audit.record(session, user, "rating.create", "request", request.id)
     session.commit()

@@ -3,30 +3,30 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import case, update
 from sqlmodel import Session, select
 
 from dispatch.lifecycle import VISIT_STATUSES, OfferStatus, RequestStatus
 from models.providers import Provider
 from models.requests import Offer, ServiceRequest
 from server.steps import outbox
-from server.steps.directory import ProviderDirectory, bump_revision
+from server.steps.credit import recompute_credit, record_dropout
+from server.steps.directory import ProviderDirectory
 from server.steps.transitions import invalid_transition, move
 from server.steps.views import event_view
 from server.steps.waves import open_next_wave
 
 
 def release_visit(session: Session, request: ServiceRequest, *, now: datetime, actor_id: int | None,
-                  reason: str, directory: ProviderDirectory, penalty: int = 0) -> None:
-    """Take an assigned visit back from its provider and offer it again (caller commits)."""
+                  reason: str, directory: ProviderDirectory, dropped_out: bool = False) -> None:
+    """Take an assigned visit back from its provider and offer it again (caller commits). When the
+    provider dropped out after accepting, that is recorded and costs credit (docs/credit.md)."""
     if request.status not in VISIT_STATUSES or request.status == RequestStatus.IN_SERVICE:
         raise invalid_transition(request.status, RequestStatus.OFFERING)
     provider = session.get(Provider, request.provider_id)
     dropped_user = provider.user_id
-    if penalty:  # a drop-out after accepting costs credit (SQL arithmetic: no lost update)
-        session.exec(update(Provider).where(Provider.id == provider.id).values(
-            credit_score=case((Provider.credit_score > penalty, Provider.credit_score - penalty), else_=0)))
-        bump_revision(session, provider)  # ranking uses the credit score
+    if dropped_out:
+        record_dropout(session, provider, request.id, now)
+        recompute_credit(session, provider.id, now)
     for offer in session.exec(select(Offer).where(Offer.request_id == request.id,
                                                   Offer.provider_id == provider.id)).all():
         offer.status, offer.responded_at = OfferStatus.DECLINED, now  # their choice: not asked again

@@ -184,7 +184,7 @@ def test_provider_dropping_out_redispatches_to_others_and_costs_credit(client, w
     assert client.get("/api/v1/offers", headers=h).get_json() == []
     assert [len(client.get("/api/v1/offers", headers=x).get_json()) for x in world["provider_h"][1:]] == [1, 1, 1, 0]
     f.fresh(session)
-    assert session.get(type(world["providers"][0]), world["providers"][0].id).credit_score == 95
+    assert session.get(type(world["providers"][0]), world["providers"][0].id).credit_score == 90  # docs/credit.md
 
 
 def test_blacklisting_an_assigned_provider_sends_the_visit_back_to_dispatch(client, world, session):
