@@ -96,6 +96,33 @@ def test_family_screens(phone, world):
     check(page, "family settings", senior=False)
 
 
+def test_plan_screens(phone, world):
+    page = phone(world.senior_phone)
+    page.get_by_role("link", name="助餐").click()
+    page.locator("a.choice[data-when='weekly']").click()
+    check(page, "senior weekly plan", senior=True)
+    page.get_by_role("button", name="星期一").click()
+    page.get_by_role("button", name="下午3:00").click()
+    check(page, "senior weekly plan, chosen", senior=True)
+    page.get_by_role("button", name="确认", exact=True).click()
+    expect(page.locator("#plans .plan .plan-next li")).to_have_count(3)
+    check(page, "senior plans", senior=True)
+    page.locator("#plans .plan button.end-plan").click()
+    check(page, "senior plans, end confirmation", senior=True)
+    page.get_by_role("button", name="不取消").click()
+    page.locator("#plans .plan button.pause-plan").click()
+    expect(page.locator("#plans .plan[data-status='paused']")).to_have_count(1)
+    check(page, "senior plans, paused", senior=True)
+    family = phone(world.family_phone)
+    family.locator(".senior-card a[data-plans-for]").click()
+    expect(family.locator("#plans .plan")).to_have_count(1)
+    check(family, "family plans", senior=False)
+    family.locator("#add-plan").click()
+    family.get_by_role("link", name="助行").click()
+    family.locator("a.choice[data-when='weekly']").click()
+    check(family, "family weekly plan with a typed time", senior=False)
+
+
 def test_provider_screens(phone, world):
     page = phone(world.provider_phone, geolocation=world.provider_at)
     check(page, "provider home", senior=False)
