@@ -10,6 +10,9 @@ from dispatch.catalog import ServiceType
 from models.types import ClientDate, QueryId
 
 MAX_PERIOD_DAYS = 366
+_CSV = {"text/csv": {"schema": {"type": "string"}}}
+_XLSX = {"application/vnd.openxmlformats-officedocument.spreadsheetml.sheet":
+         {"schema": {"type": "string", "format": "binary"}}}
 Month = Field(pattern=r"^2[01]\d\d-(0[1-9]|1[0-2])$", description="YYYY-MM (local month, Asia/Shanghai)")
 
 
@@ -72,6 +75,8 @@ class SubsidyTotals(BaseModel):
 
 
 class SubsidyStatement(BaseModel):
+    # format=csv and format=xlsx answer the same statement as a file (documented beside the JSON).
+    model_config = ConfigDict(openapi_extra={"content": {**_CSV, **_XLSX}})
     month: str
     community_id: int | None = None
     rates: SubsidyRates
@@ -125,7 +130,7 @@ class RuralFigures(BaseModel):
 
 
 class Stats(BaseModel):
-    model_config = ConfigDict(populate_by_name=True)
+    model_config = ConfigDict(populate_by_name=True, openapi_extra={"content": _CSV})
     from_: date = Field(alias="from")
     to: date
     overall: Figures

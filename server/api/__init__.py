@@ -51,7 +51,7 @@ def limit(setting: str):
 
 def register_api(app) -> None:
     """Attach every API blueprint to the app."""
-    from server.api import accounts, center, plans, providers, push, reference, requests, safety, seniors
+    from server.api import accounts, center, plans, providers, push, reference, reports, requests, safety, seniors
 
-    for module in (accounts, reference, seniors, providers, requests, safety, center, push, plans):
+    for module in (accounts, reference, seniors, providers, requests, safety, center, push, plans, reports):
         app.register_api(module.api)
