@@ -91,3 +91,21 @@ def test_screens_of_each_role(phone, world, shots):
     senior.get_by_role("link", name="返回").click()
     senior.locator("#sos-button").click()
     shots(senior, "14-senior-offline-sos")
+
+
+def test_plan_screens(phone, world, shots):
+    """每周… (days and time chosen) and 我的定期服务 with a plan's next visits and one skipped."""
+    senior = phone(world.senior_phone)
+    senior.get_by_role("link", name="助餐").click()
+    senior.locator("a.choice[data-when='weekly']").click()
+    for day in ("星期一", "星期三", "星期五"):
+        senior.get_by_role("button", name=day).click()
+    senior.get_by_role("button", name="中午11:30").click()
+    shots(senior, "senior-weekly")
+    senior.get_by_role("button", name="确认", exact=True).click()
+    plan = senior.locator("#plans .plan")
+    expect(plan.locator(".plan-next li")).to_have_count(3)
+    plan.get_by_role("button", name="跳过下一次").click()
+    expect(plan.locator(".plan-skipped")).to_be_visible()
+    senior.get_by_role("button", name="知道了").click()
+    shots(senior, "senior-plans")
