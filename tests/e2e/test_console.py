@@ -1,0 +1,159 @@
+"""The community center console at 1280 × 800: an escalated request assigned by hand reaches the
+provider's phone live; an SOS raised by a senior appears without a reload; axe-core on the main panels."""
+from __future__ import annotations
+
+import pytest
+from playwright.sync_api import expect
+
+from models.engine import make_engine, write_session
+from tests import factories as f
+from tests.e2e.conftest import TIMEOUT_MS, api_as, run_axe
+
+pytestmark = pytest.mark.e2e
+
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+PANELS = ("live", "hotline", "coverage", "providers", "subsidies", "stats", "care")
+
+
+@pytest.fixture
+def staff_phone(world, tmp_path) -> str:
+    """A center_staff member of the world's community, written into the running server's database."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    with write_session(engine) as session:
+        staff = f.staff(session, f.first_community(session))
+        session.commit()
+        number = staff.phone
+    engine.dispose()
+    return number
+
+
+@pytest.fixture
+def console(browser, world):
+    """open(phone_number, path, axe=False) → a signed-in console page (a desktop browser context)."""
+    contexts = []
+
+    def open_console(number: str, path: str = "/console/live", *, axe: bool = False, staff: bool = True):
+        context = browser.new_context(**DESKTOP, base_url=world.url, bypass_csp=axe)  # axe-core is injected inline
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        r = context.request.post("/api/v1/auth/login", data={"phone": number, "password": f.PASSWORD})
+        assert r.ok, r.text()
+        page = context.new_page()
+        page.csp_errors = []
+        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
+        page.goto(path)
+        page.wait_for_selector("body[data-ready='1']")
+        if staff:
+            page.wait_for_selector("body[data-socket='live']")
+        return page
+
+    yield open_console
+    for context in contexts:
+        context.close()
+
+
+def escalated_request(world, staff_phone: str) -> int:
+    """A meal the staff book by phone while the only provider is off duty: nobody can take it, so it is
+    escalated at once. The provider then comes back on duty (and so is an eligible candidate)."""
+    provider, staff = api_as(world, world.provider_phone), api_as(world, staff_phone)
+    assert provider.post(f"{provider.base}/providers/me/duty", json={"on_duty": False}).ok
+    r = staff.post(f"{staff.base}/requests", json={"senior_id": world.senior_id, "service_type": "meal"})
+    assert r.ok, r.text
+    assert r.json()["status"] == "escalated"
+    at = {"lat": world.provider_at["latitude"], "lon": world.provider_at["longitude"]}
+    assert provider.post(f"{provider.base}/providers/me/duty", json={"on_duty": True, **at}).ok
+    return r.json()["id"]
+
+
+def test_escalated_request_assigned_by_hand_reaches_the_provider_live(phone, console, world, staff_phone):
+    provider = phone(world.provider_phone, geolocation=world.provider_at)
+    provider.evaluate("window.__noReload = 1")
+    desk = console(staff_phone)
+    desk.evaluate("window.__noReload = 1")
+    rid = escalated_request(world, staff_phone)
+
+    row = desk.locator(f"#live tr[data-request-id='{rid}']")  # arrives live on the console
+    expect(row).to_have_attribute("data-status", "escalated")
+    expect(row).to_contain_text("王秀兰")
+    row.get_by_role("button", name="指派").click()
+    dialog = desk.locator("#assign-dialog")
+    candidate = dialog.locator(f"tr[data-provider-id='{world.provider_id}']")
+    expect(candidate).to_contain_text("王建国")
+    expect(candidate).to_contain_text("可指派")
+    candidate.get_by_role("button", name="指派").click()
+    expect(dialog).to_be_hidden()
+    expect(desk.locator("#panel > .messages")).to_contain_text("已指派给 王建国")
+
+    job = provider.locator(f"li.job[data-request-id='{rid}']")  # the provider's page, without a reload
+    expect(job).to_contain_text("助餐")
+    expect(job).to_contain_text("已接单，待出发")
+    expect(desk.locator(f"#live tr[data-request-id='{rid}']")).to_have_attribute("data-status", "assigned")
+    assert provider.evaluate("window.__noReload") == 1 and desk.evaluate("window.__noReload") == 1
+    body = api_as(world, staff_phone)
+    assert body.get(f"{body.base}/requests/{rid}").json()["provider_id"] == world.provider_id
+    assert desk.csp_errors == []
+
+
+def test_sos_raised_by_a_senior_appears_on_the_console_without_a_reload(console, world, staff_phone):
+    desk = console(staff_phone)
+    desk.evaluate("window.__noReload = 1")
+    expect(desk.locator("#sos-h")).to_contain_text("（0）")
+    senior = api_as(world, world.senior_phone)
+    at = {"lat": world.senior_at["latitude"], "lon": world.senior_at["longitude"]}
+    sos = senior.post(f"{senior.base}/sos", json={"senior_id": world.senior_id, **at})
+    assert sos.status_code == 201, sos.text
+    sos_id = sos.json()["id"]
+
+    item = desk.locator(f"#sos-list li[data-sos-id='{sos_id}']")
+    expect(item).to_contain_text("王秀兰")
+    expect(item).to_contain_text("无人确认")
+    expect(desk.locator("#notices .notice")).to_contain_text("新的紧急求助：王秀兰")
+    item.get_by_role("button", name="确认收到").click()
+    expect(item).to_have_attribute("data-status", "acknowledged")
+    expect(item).to_contain_text("已确认")
+    assert desk.evaluate("window.__noReload") == 1
+    assert senior.get(f"{senior.base}/sos/{sos_id}").json()["status"] == "acknowledged"
+
+
+def test_console_panels_have_no_serious_accessibility_violations(console, world, staff_phone):
+    escalated_request(world, staff_phone)
+    desk = console(staff_phone, axe=True)
+    for name in PANELS:
+        desk.locator(f"#nav-{name}").click()
+        expect(desk.locator("body")).to_have_attribute("data-panel", name)
+        expect(desk.locator("#panel .loading")).to_have_count(0)
+        assert run_axe(desk) == [], name
+        small = desk.evaluate("""() => [...document.querySelectorAll('#app *')].filter((el) => {
+            const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
+              [...el.childNodes].some((n) => n.nodeType === 3 && n.textContent.trim()) &&
+              parseFloat(getComputedStyle(el).fontSize) < 16; }).map((el) => el.textContent.trim().slice(0, 20))""")
+        assert small == [], f"{name}: text under 16 px: {small}"
+    desk.locator("#nav-live").click()
+    desk.locator("#live button", has_text="指派").first.click()
+    expect(desk.locator("#assign-dialog tr[data-provider-id]").first).to_be_visible()
+    assert run_axe(desk) == [], "assign dialog"
+
+
+def test_console_is_for_staff_and_the_phone_app_links_to_it(console, phone, world, staff_phone):
+    desk = console(world.senior_phone, "/console", staff=False)
+    expect(desk.locator("#panel")).to_contain_text("控制台仅供社区工作人员和管理员使用")
+    staff_on_phone = phone(staff_phone)
+    staff_on_phone.locator("#open-console").click()
+    expect(staff_on_phone.locator("body")).to_have_attribute("data-panel", "live")
+    expect(staff_on_phone.locator("h1")).to_contain_text("实时运行")
+
+
+def test_console_signs_in_and_speaks_english(browser, world, staff_phone):
+    context = browser.new_context(**DESKTOP, base_url=world.url)
+    try:
+        page = context.new_page()
+        page.goto("/console/coverage")
+        page.locator("#login input[name=phone]").fill(staff_phone)
+        page.locator("#login input[name=password]").fill(f.PASSWORD)
+        page.locator("#login button[type=submit]").click()
+        expect(page.locator("body")).to_have_attribute("data-panel", "coverage")
+        page.locator("#lang").click()
+        expect(page.locator("#panel h1")).to_have_text("Coverage")
+        expect(page.locator("#nav-live")).to_have_text("Live")
+    finally:
+        context.close()
