@@ -13,6 +13,7 @@ from sqlmodel import Session, select
 
 from dispatch.catalog import Role
 from models.accounts import User
+from models.complaints import Complaint
 from models.providers import Organization, Provider
 from models.requests import ServiceRequest
 from models.seniors import FamilyLink, Senior
@@ -83,4 +84,16 @@ def sos_in_view(session: Session, user: User, *, now: datetime) -> ColumnElement
         return SosAlert.opened_at >= now - PROVIDER_SOS_WINDOW
     if user.role.is_staff:
         return _in_communities(session, user, SosAlert.community_id)
+    return false()
+
+
+def complaints_in_view(session: Session, user: User) -> ColumnElement[bool]:
+    """Complaints: the senior's side those they filed, a provider those about them, staff their communities."""
+    if user.role in (Role.SENIOR, Role.FAMILY):
+        return Complaint.filed_by == user.id
+    if user.role == Role.PROVIDER:
+        mine = provider_of(session, user)
+        return false() if mine is None else Complaint.provider_id == mine.id
+    if user.role.is_staff:
+        return _in_communities(session, user, Complaint.community_id)
     return false()

@@ -1,5 +1,6 @@
 """The one way a status changes: requests (recorded in their history), providers and organizations,
-SOS alerts and recurring plans, each by its table in dispatch.lifecycle. A refused change is 409 invalid_transition."""
+SOS alerts, recurring plans and complaints, each by its table in dispatch.lifecycle. A refused change
+is 409 invalid_transition."""
 from __future__ import annotations
 
 from datetime import datetime
@@ -10,9 +11,11 @@ from sqlmodel import Session
 
 from dispatch.catalog import ProviderStatus
 from dispatch.lifecycle import (
+    COMPLAINT_TRANSITIONS,
     PLAN_TRANSITIONS,
     PROVIDER_TRANSITIONS,
     SOS_TRANSITIONS,
+    ComplaintStatus,
     InvalidTransition,
     PlanStatus,
     RequestStatus,
@@ -97,6 +100,11 @@ def move_plan(session: Session, plan, target: PlanStatus, *, now: datetime) -> N
     """Change a recurring plan's status by the table (active ↔ paused → ended)."""
     _move_by(session, plan, PLAN_TRANSITIONS, target)
     plan.updated_at = now
+
+
+def move_complaint(session: Session, complaint, target: ComplaintStatus) -> None:
+    """Change a complaint's status by the table (open → resolved, once)."""
+    _move_by(session, complaint, COMPLAINT_TRANSITIONS, target)
 
 
 def invalid_transition(current: StrEnum | str, target: StrEnum | str) -> Conflict:
