@@ -7,6 +7,7 @@ from sqlmodel import Session, select
 
 from dispatch.catalog import ProviderStatus, Role
 from dispatch.lifecycle import OfferStatus, RequestStatus
+from dispatch.visits import coarse_area
 from models.accounts import User
 from models.providers import (DutyUpdate, Membership, Organization, OrganizationCreate, OrganizationPublic,
                               Provider, ProviderCreate, ProviderPublic, SanctionPublic)
@@ -116,6 +117,8 @@ def set_provider_status(*, session: Session, user: User, provider_id: int, statu
     move_provider(session, provider, status)
     provider.status_reason, provider.status_changed_at = reason, now
     if status != ProviderStatus.VERIFIED:
+        if provider.on_duty:  # off the console's live view
+            outbox.dashboard_changed(session, provider.community_id, "provider")
         provider.on_duty, provider.duty_lat, provider.duty_lon = False, None, None
     bump_revision(session, provider)
     audit.record(session, user, f"provider.{status}", "provider", provider.id, reason=reason)
@@ -160,16 +163,26 @@ def set_duty(*, session: Session, user: User, data: DutyUpdate, now: datetime) -
         raise Conflict("审核通过后才能上岗 / You can go on duty once verified", code="provider_not_verified")
     if (data.lat is None) != (data.lon is None):
         raise field_error("lat", "lat 与 lon 须同时提供 / give both lat and lon")
+    shown = _as_console_shows(provider)
     provider.on_duty = data.on_duty
     keep = data.on_duty and data.lat is not None
     provider.duty_lat = round(data.lat, DUTY_PRECISION) if keep else None
     provider.duty_lon = round(data.lon, DUTY_PRECISION) if keep else None
     provider.duty_updated_at = now
     bump_revision(session, provider)
+    if _as_console_shows(provider) != shown:  # on or off duty, or moved by a console's ~1 km
+        outbox.dashboard_changed(session, provider.community_id, "provider")
     if data.on_duty:  # escalated requests still wanted nearby are offered to them at once
         offer_to_arrival(session, provider, now=now)
     session.commit()
     return provider_public(provider)
+
+
+def _as_console_shows(provider: Provider) -> tuple:
+    """What the console's live view shows of a provider's duty: on duty, and where to ~1 km."""
+    lat, lon = (provider.duty_lat, provider.duty_lon) if provider.duty_lat is not None else (
+        provider.base_lat, provider.base_lon)
+    return provider.on_duty, coarse_area(lat, lon) if provider.on_duty else None
 
 
 def provider_public(provider: Provider) -> ProviderPublic:

@@ -48,6 +48,7 @@ def raise_sos(*, session: Session, user: User, data: SosCreate, now: datetime) -
     for user_id in sorted(users):
         outbox.add_user_event(session, user_id, "sos_alert", {"sos": view})
     outbox.add_community_event(session, senior.community_id, "sos_alert", {"sos": view})
+    outbox.dashboard_changed(session, senior.community_id, "sos")
     session.commit()
     return SosPublic.model_validate(view), True
 
@@ -148,6 +149,7 @@ def _announce(session: Session, alert: SosAlert, senior: Senior, type_: str = "s
     for user_id in sorted(u for u in users if u is not None):
         outbox.add_user_event(session, user_id, type_, {"sos": view})
     outbox.add_community_event(session, alert.community_id, type_, {"sos": view})
+    outbox.dashboard_changed(session, alert.community_id, "sos")
 
 
 def sos_view(session: Session, alert: SosAlert, senior: Senior) -> dict:

@@ -100,4 +100,10 @@ def request_changed(session: Session, request: ServiceRequest, payload: dict, *,
     for user_id in sorted(u for u in users if u is not None):
         add_user_event(session, user_id, "request_updated", {"request": payload})
     add_community_event(session, request.community_id, "request_updated", {"request": payload})
-    add_community_event(session, request.community_id, "dashboard_updated", {"community_id": request.community_id})
+    dashboard_changed(session, request.community_id, "request")
+
+
+def dashboard_changed(session: Session, community_id: int, what: str) -> None:
+    """Tell the community's staff that a list of their live view changed (what: request, sos or
+    provider); the console re-reads GET /center/live."""
+    add_community_event(session, community_id, "dashboard_updated", {"community_id": community_id, "what": what})
