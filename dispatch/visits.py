@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from dispatch.geo import geodesic_km
 from dispatch.lifecycle import VISIT_STATUSES, RequestStatus
 
 CHECKIN_THRESHOLD_M = 500.0
 COARSE_DECIMALS = 2  # 0.01° is about 1.1 km north-south (and ~1.0 km east-west in Chenzhou)
+OVERDUE_AFTER = timedelta(minutes=30)
 
 
 def overlaps(a_start: datetime, a_end: datetime, b_start: datetime, b_end: datetime) -> bool:
@@ -38,3 +39,9 @@ def address_visible(status: RequestStatus) -> bool:
 def coarse_area(lat: float, lon: float) -> tuple[float, float]:
     """The point snapped to a ~1 km grid (0.01°), shown in offers before acceptance."""
     return round(lat, COARSE_DECIMALS), round(lon, COARSE_DECIMALS)
+
+
+def is_overdue(status: RequestStatus, scheduled_start: datetime, now: datetime) -> bool:
+    """An open visit not yet in service OVERDUE_AFTER its start (the center's live view flags it)."""
+    waiting = RequestStatus(status) not in (RequestStatus.IN_SERVICE, RequestStatus.COMPLETED, RequestStatus.CANCELLED)
+    return waiting and now - scheduled_start > OVERDUE_AFTER

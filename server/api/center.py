@@ -3,14 +3,15 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from dispatch.lifecycle import RequestStatus
 from models.plans import MissingCheckin
+from models.live import CandidatePublic, LiveSnapshot
 from models.requests import AssignCreate, RequestPublic
-from models.types import MAX_ID, ClientDate, Id
+from models.types import MAX_ID, ClientDate, Id, QueryId
 from server import db
-from server.api import blueprint, reply
+from server.api import blueprint, directory, reply
 from models.types import utcnow
 from server.auth import current_user
 from server.errors import Forbidden
-from server.services import checkins, offers, requests
+from server.services import candidates, checkins, live, offers, requests
 
 api = blueprint("center", "社区中心", "Community center")
 
@@ -40,6 +41,25 @@ def assign_request(path: RequestPath, body: AssignCreate):
     """Assign a provider by hand."""
     return reply(offers.assign_by_staff(session=db.session(), user=current_user(), request_id=path.request_id,
                                         provider_id=body.provider_id, now=utcnow()))
+
+
+class LiveQuery(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    community_id: QueryId | None = None
+
+
+@api.get("/center/live", responses={200: LiveSnapshot})
+def live_operations(query: LiveQuery):
+    """Live operations: open requests (overdue flagged), open SOS alerts with acks, providers on duty."""
+    return reply(live.live_snapshot(session=db.session(), user=current_user(), community_id=query.community_id,
+                                    now=utcnow()))
+
+
+@api.get("/center/requests/<int:request_id>/candidates", responses={200: CandidatePublic})
+def request_candidates(path: RequestPath):
+    """Providers to assign by hand, best first: eligible ones as dispatch ranks them, then near ones with why not."""
+    return reply(candidates.request_candidates(session=db.session(), user=current_user(), request_id=path.request_id,
+                                               directory=directory(), now=utcnow()))
 
 
 class CheckinQuery(BaseModel):

@@ -15,7 +15,7 @@ from models.providers import Provider
 from models.requests import Offer, OfferPublic, RequestPublic, ServiceRequest
 from models.seniors import Senior
 from server.errors import Conflict, Forbidden, NotFound, field_error
-from server.steps import outbox
+from server.steps import audit, outbox
 from server.steps.access import in_scope, provider_of, require_role, staff_communities
 from server.steps.directory import ProviderDirectory
 from server.steps.transitions import invalid_transition, move_if_still
@@ -123,6 +123,7 @@ def assign_by_staff(*, session: Session, user: User, request_id: int, provider_i
     session.refresh(request)
     withdraw_open_offers(session, request, now=now, reason="assigned_by_staff")
     outbox.request_changed(session, request, event_view(request))
+    audit.record(session, user, "request.assign", "request", request.id, provider_id=provider.id)
     session.commit()
     return public_view(request, senior)
 
