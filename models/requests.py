@@ -113,6 +113,8 @@ class RequestCreate(SQLModel):
     scheduled_start: ClientDateTime | None = None
     duration_minutes: int = PField(60, ge=15, le=480)
     notes: str | None = PField(default=None, max_length=500)
+    # "hotline": center staff booking for a senior who phoned in (staff only; others 403).
+    channel: Literal["app", "hotline"] = "app"
 
 
 class RequestPublic(SQLModel):
@@ -147,6 +149,7 @@ class RequestPublic(SQLModel):
     # say "王师傅已接单") and, once given, the rating's stars.
     provider_name: str | None = None
     rating_stars: int | None = None
+    channel: str = "app"  # how it was booked: app, or hotline (staff for a senior who phoned in)
 
 
 class OfferPublic(SQLModel):

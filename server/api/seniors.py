@@ -1,6 +1,8 @@
 """Seniors: profiles, family links, Barthel assessments."""
 
-from pydantic import BaseModel, Field
+from typing import Annotated
+
+from pydantic import BaseModel, Field, StringConstraints
 
 from models.seniors import (AssessmentCreate, AssessmentPublic, FamilyLinkCreate, FamilyLinkPublic, SeniorCreate,
                             SeniorPublic, SeniorSummary, SeniorUpdate)
@@ -20,6 +22,8 @@ class SeniorPath(BaseModel):
 
 class SeniorQuery(BaseModel):
     community_id: QueryId | None = None
+    # Hotline search: a name substring, or phone digits (spaces and dashes ignored); at least 2 characters.
+    q: Annotated[str, StringConstraints(strip_whitespace=True, min_length=2, max_length=40)] | None = None
     limit: int = Field(100, ge=1, le=500)
     offset: int = Field(0, ge=0, le=MAX_ID)
 
@@ -36,7 +40,7 @@ def list_seniors(query: SeniorQuery):
     """The seniors the caller may see, without addresses."""
     user = current_user()
     return reply(seniors.list_seniors(session=db.session(), user=user, community_id=query.community_id,
-                                      limit=query.limit, offset=query.offset))
+                                      q=query.q, limit=query.limit, offset=query.offset))
 
 
 @api.get("/seniors/<int:senior_id>", responses={200: SeniorPublic})

@@ -10,8 +10,8 @@ from dispatch.lifecycle import CANCELLABLE, RequestStatus
 from dispatch.matching import priority_of
 from models.accounts import User
 from models.requests import RequestCreate, RequestPublic, ServiceRequest
-from server.errors import field_error
-from server.steps import outbox
+from server.errors import Forbidden, field_error
+from server.steps import audit, outbox
 from server.steps.access import SeniorAction, provider_of, request_for, senior_for
 from server.steps.directory import ProviderDirectory
 from server.steps.scopes import requests_in_view
@@ -29,6 +29,9 @@ def create_request(*, session: Session, user: User, data: RequestCreate, directo
     """Book a service for a senior (themself, linked family with booking rights, or the community's
     staff); an as-soon-as-possible or soon-due request is offered to its first wave at once."""
     senior = senior_for(session=session, user=user, senior_id=data.senior_id, action=SeniorAction.BOOK)
+    if data.channel == "hotline" and not user.role.is_staff:
+        raise Forbidden("只有社区工作人员可代来电老人下单 / Only center staff book for a senior who phoned in",
+                        code="hotline_staff_only")
     start = data.scheduled_start
     if start is not None and not (now - PAST_TOLERANCE <= start <= now + MAX_AHEAD):
         raise field_error("scheduled_start", "须在 90 天内的将来 / must be in the next 90 days")
@@ -37,7 +40,7 @@ def create_request(*, session: Session, user: User, data: RequestCreate, directo
                              asap=data.scheduled_start is None, scheduled_start=start,
                              scheduled_end=start + timedelta(minutes=data.duration_minutes),
                              duration_minutes=data.duration_minutes, notes=data.notes, created_by=user.id,
-                             created_at=now, updated_at=now)
+                             created_at=now, updated_at=now, channel=data.channel)
     request.priority = priority_of(spec_for(request, senior))
     if is_due(request, now):
         offer_new_request(session, request, senior, directory=directory, now=now, actor_id=user.id)
@@ -46,6 +49,9 @@ def create_request(*, session: Session, user: User, data: RequestCreate, directo
         session.flush()
         record(session, request.id, None, RequestStatus.PENDING, now=now, actor_id=user.id)
         outbox.request_changed(session, request, event_view(request))
+    if user.role.is_staff:  # a booking on a senior's behalf (by phone or not) is a staff action
+        audit.record(session, user, "request.create", "request", request.id, senior_id=senior.id,
+                     channel=data.channel)
     session.commit()
     return public_view(request, senior)
 

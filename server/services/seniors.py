@@ -1,7 +1,10 @@
 """Senior profiles: creation on behalf of oneself, family or the center; reads; edits; family links."""
 from __future__ import annotations
 
+import re
+
 from geopy.geocoders.base import Geocoder
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from dispatch.catalog import Role
@@ -62,14 +65,29 @@ def get_senior(*, session: Session, user: User, senior_id: int) -> SeniorPublic:
     return _public(senior)
 
 
-def list_seniors(*, session: Session, user: User, community_id: int | None = None,
+def list_seniors(*, session: Session, user: User, community_id: int | None = None, q: str | None = None,
                  limit: int = 100, offset: int = 0) -> list[SeniorSummary]:
-    """The seniors this user may see, as summaries without address or position."""
+    """The seniors this user may see, as summaries without address or position; q (hotline search)
+    keeps those whose name contains it or, when it is phone digits, whose phone or account's phone does."""
     query = select(Senior).where(seniors_in_view(session, user))
     if community_id is not None:
         query = query.where(Senior.community_id == community_id)
+    if q is not None:
+        query = query.where(_matching(q))
     rows = session.exec(query.order_by(Senior.id).offset(offset).limit(limit)).all()
     return [SeniorSummary.model_validate(s, from_attributes=True) for s in rows]
+
+
+def _matching(q: str):
+    """Name contains q; or, when q is phone digits (at least 2 once spaces, dashes and +86 are dropped),
+    the senior's phone or their account's phone contains them."""
+    q = q.strip()
+    by_name = Senior.name.contains(q, autoescape=True)
+    digits = re.sub(r"[\s\-()]", "", q).removeprefix("+86")
+    if len(digits) < 2 or not digits.isdigit():
+        return by_name
+    accounts = select(User.id).where(User.phone.contains(digits, autoescape=True))
+    return or_(by_name, Senior.phone.contains(digits, autoescape=True), Senior.user_id.in_(accounts))
 
 
 _REQUIRED_FIELDS = ("name", "address", "birth_year", "living_alone", "emergency_contacts", "community_id")
