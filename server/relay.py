@@ -44,10 +44,12 @@ def wire(event: Event) -> dict:
 _EVENTS = Event.__table__
 # One statement claims and reads a batch, built once on the table (it runs after every commit that
 # wrote events). "relayed_at IS NULL" again so that of two processes racing for a row, only the
-# one whose UPDATE changed it gets it back.
+# one whose UPDATE changed it gets it back; on PostgreSQL the other skips rows being claimed instead
+# of waiting for them (SQLite, one writer at a time, has no FOR UPDATE and SQLAlchemy leaves it out).
 _CLAIM = (update(_EVENTS)
           .where(_EVENTS.c.id.in_(select(_EVENTS.c.id).where(_EVENTS.c.relayed_at.is_(None))
-                                  .order_by(_EVENTS.c.id).limit(BATCH).scalar_subquery()),
+                                  .order_by(_EVENTS.c.id).limit(BATCH).with_for_update(skip_locked=True)
+                                  .scalar_subquery()),
                  _EVENTS.c.relayed_at.is_(None))
           .values(relayed_at=bindparam("now"))
           .returning(_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.user_id, _EVENTS.c.community_id, _EVENTS.c.payload))
@@ -84,6 +86,10 @@ class Relay:
                  sessions=None):
         self._engine = engine
         self._reader = engine.execution_options(**{READONLY: True})  # read_session's, for Core reads
+        # On PostgreSQL the claim is one statement and its own transaction (the read-only option runs
+        # the connection in autocommit, models/engine.py): no BEGIN and COMMIT round trips after
+        # every commit that wrote events. SQLite's writes must BEGIN IMMEDIATE (write_session).
+        self._single_statement = self._reader if engine.dialect.name == "postgresql" else None
         self._emit = emit  # emit(event_name, payload, room)
         self.sessions = sessions  # this process's sockets (server.sockets.sessions.SocketSessions)
         self._revoked_seen: int | None = None  # the last session_revoked event id handled here
@@ -173,9 +179,13 @@ class Relay:
 
     def _claim_and_emit(self) -> int:
         """drain() with _drain_lock held."""
-        with write_session(self._engine) as session:
-            rows = session.execute(_CLAIM, {"now": utcnow()}).all()
-            session.commit()
+        if self._single_statement is not None:
+            with self._single_statement.connect() as conn:
+                rows = conn.execute(_CLAIM, {"now": utcnow()}).all()
+        else:
+            with write_session(self._engine) as session:
+                rows = session.execute(_CLAIM, {"now": utcnow()}).all()
+                session.commit()
         rows = sorted(rows, key=lambda row: row.id)
         for event in rows:
             if event.type != REVOKED:  # for the servers (watch()), not the clients
