@@ -12,6 +12,7 @@ from dispatch.catalog import Role
 from dispatch.lifecycle import RequestStatus
 from models.audit import AuditLog
 from models.complaints import ComplaintCreate, ComplaintResolve
+from models.events import Event
 from models.providers import Provider
 from models.requests import RatingCreate, ServiceRequest
 from models.types import utcnow
@@ -102,3 +103,11 @@ def test_a_dropout_is_recorded_and_costs_ten(db_session, w):
     assert (row.actor_id, row.object_id, row.detail) == (provider.user_id, provider.id, {"request_id": w["visits"][0]})
     # 91 days on, the drop-out has aged out of its window
     assert recompute_credit(db_session, provider.id, now + timedelta(days=91)).score == 100
+
+
+def test_the_provider_hears_of_a_complaint_and_its_outcome(db_session, w):
+    cid = complain(db_session, w)
+    decide(db_session, w, cid, upheld=False)
+    rows = db_session.exec(select(Event).where(Event.user_id == w["provider"].user_id).order_by(Event.id)).all()
+    assert [(e.type, e.payload["complaint_id"]) for e in rows] == [("complaint_filed", cid), ("complaint_resolved", cid)]
+    assert rows[1].payload["upheld"] is False and "text" not in rows[0].payload
