@@ -10,7 +10,7 @@ import sys
 import time
 from collections.abc import Callable
 
-from bench import booking, logins, moving, plans, push, scaleout, search, sockets
+from bench import booking, coverage, logins, moving, plans, push, scaleout, search, sockets
 
 SECTIONS: dict[str, Callable[[bool], str]] = {
     "search": search.section,
@@ -21,6 +21,7 @@ SECTIONS: dict[str, Callable[[bool], str]] = {
     "scaleout": scaleout.section,
     "sockets": sockets.section,
     "plans": plans.section,
+    "coverage": coverage.section,
 }
 
 
