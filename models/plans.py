@@ -141,6 +141,7 @@ class PlanPublic(SQLModel):
     notes: str | None
     rule_from: datetime
     created_at: datetime
+    senior_name: str | None = None  # in the staff's list of plans (GET /plans without senior_id)
 
 
 class SkipCreate(SQLModel):

@@ -3,7 +3,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from models.plans import (CheckinCreate, CheckinPublic, CheckinSettingPublic, CheckinSettingUpdate, OccurrencePublic,
                           PlanCreate, PlanPublic, PlanUpdate, SkipCreate)
-from models.types import ClientDateTime, Id, QueryId, utcnow
+from models.types import MAX_ID, ClientDateTime, Id, QueryId, utcnow
 from server import db
 from server.api import blueprint, reply
 from server.auth import current_user
@@ -23,7 +23,9 @@ class SeniorPath(BaseModel):
 
 class PlanListQuery(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    senior_id: QueryId
+    senior_id: QueryId | None = None  # none: every plan in the caller's view (the console's list)
+    limit: int = Field(200, ge=1, le=500)
+    offset: int = Field(0, ge=0, le=MAX_ID)
 
 
 class OccurrenceQuery(BaseModel):
@@ -41,8 +43,9 @@ def create_plan(body: PlanCreate):
 
 @api.get("/plans", responses={200: PlanPublic})
 def list_plans(query: PlanListQuery):
-    """A senior's plans."""
-    return reply(plans.list_plans(session=db.session(), user=current_user(), senior_id=query.senior_id))
+    """A senior's plans, or without senior_id every plan in the caller's view (staff: their communities)."""
+    return reply(plans.list_plans(session=db.session(), user=current_user(), senior_id=query.senior_id,
+                                  limit=query.limit, offset=query.offset))
 
 
 @api.get("/plans/<int:plan_id>", responses={200: PlanPublic})

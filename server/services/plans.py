@@ -18,11 +18,13 @@ from models.accounts import User
 from models.plans import OccurrencePublic, Plan, PlanCreate, PlanPublic, PlanUpdate
 from models.providers import Provider
 from models.requests import ServiceRequest
+from models.seniors import Senior
 from models.types import local_zone
 from server.errors import NotFound, field_error
 from server.steps.access import SeniorAction, senior_for
 from server.steps.occurrences import (PLAN_COLUMNS, cancel_future, cancel_visit, materialise, segment_json,
                                       segments_of, start_of)
+from server.steps.scopes import plans_in_view
 from server.steps.transitions import invalid_transition, move_plan
 
 MAX_START_AHEAD = timedelta(days=365)
@@ -97,11 +99,17 @@ def get_plan(*, session: Session, user: User, plan_id: int) -> PlanPublic:
     return plan_view(_plan_for(session, user, plan_id, SeniorAction.READ))
 
 
-def list_plans(*, session: Session, user: User, senior_id: int) -> list[PlanPublic]:
-    """A senior's plans, newest first."""
-    senior_for(session=session, user=user, senior_id=senior_id, action=SeniorAction.READ)
-    rows = session.exec(select(Plan).where(Plan.senior_id == senior_id).order_by(Plan.id.desc())).all()
-    return [plan_view(p) for p in rows]
+def list_plans(*, session: Session, user: User, senior_id: int | None, limit: int = 200,
+               offset: int = 0) -> list[PlanPublic]:
+    """A senior's plans, newest first; without senior_id every plan in the caller's view (staff: their
+    communities'), with the senior's name."""
+    if senior_id is not None:
+        senior_for(session=session, user=user, senior_id=senior_id, action=SeniorAction.READ)
+        rows = session.exec(select(Plan).where(Plan.senior_id == senior_id).order_by(Plan.id.desc())).all()
+        return [plan_view(p) for p in rows]
+    rows = session.exec(select(Plan, Senior.name).join(Senior, Senior.id == Plan.senior_id)
+                        .where(plans_in_view(session, user)).order_by(Plan.id.desc()).limit(limit).offset(offset)).all()
+    return [plan_view(p).model_copy(update={"senior_name": name}) for p, name in rows]
 
 
 def update_plan(*, session: Session, user: User, plan_id: int, data: PlanUpdate, now: datetime) -> PlanPublic:

@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from dispatch.catalog import Role
 from models.accounts import User
 from models.complaints import Complaint
+from models.plans import Plan
 from models.providers import Organization, Provider
 from models.requests import ServiceRequest
 from models.seniors import FamilyLink, Senior
@@ -43,6 +44,13 @@ def seniors_in_view(session: Session, user: User) -> ColumnElement[bool]:
     if user.role.is_staff:
         return _in_communities(session, user, Senior.community_id)
     return false()
+
+
+def plans_in_view(session: Session, user: User) -> ColumnElement[bool]:
+    """Recurring plans: staff those of their communities, anyone else those of the seniors they see."""
+    if user.role.is_staff:
+        return _in_communities(session, user, Plan.community_id)
+    return Plan.senior_id.in_(select(Senior.id).where(seniors_in_view(session, user)))
 
 
 def requests_in_view(session: Session, user: User) -> ColumnElement[bool]:
