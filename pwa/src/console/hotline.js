@@ -10,7 +10,7 @@ export function hotlinePanel(root) {
   const box = messages();
   const results = h("div", { id: "hotline-results" });
   const booking = h("div", { id: "hotline-booking" });
-  const query = h("input", { id: "senior-q", name: "q", type: "search", required: true, autocomplete: "off" });
+  const query = h("input", { id: "senior-q", name: "q", type: "search", required: true, minLength: 2, maxLength: 40, autocomplete: "off" });
   const search = h("form.row.inline-form", { id: "senior-search", role: "search" },
     field(ct("searchSenior"), query), h("button.primary", { type: "submit" }, ct("search")));
   search.addEventListener("submit", async (e) => {

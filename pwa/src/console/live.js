@@ -5,6 +5,7 @@ import { h, mount } from "../dom.js";
 import { errorText } from "../i18n.js";
 import { ct } from "./words.js";
 import { action, clock, messages, serviceName, table } from "./ui.js";
+import { me } from "./main.js";
 
 const EVENTS = new Set(["dashboard_updated", "sos_alert", "sos_updated", "request_updated"]);
 
@@ -70,7 +71,7 @@ export function livePanel(root) {
       candidates.length ? table(ct("candidatesFor", { name: request.senior_name || "", service: serviceName(request.service_type) }), [
         [ct("name"), (c) => c.name],
         [ct("distanceKm"), (c) => Number(c.distance_km).toFixed(1), "num"],
-        [ct("score"), (c) => Number(c.score).toFixed(1), "num"],
+        [ct("score"), (c) => (c.score === null || c.score === undefined ? "—" : Number(c.score).toFixed(1)), "num"],
         [ct("status"), (c) => (c.eligible ? ct("eligible") : ct("notEligible"))],
         [ct("reasons"), why],
         [ct("actions"), assign],
@@ -97,8 +98,9 @@ function sosSection(alerts, box, refresh) {
       h("p.sos-name", h("strong", s.senior_name || `#${s.senior_id}`), " · ", h("span", ct(`sst_${s.status}`))),
       h("p", ct("openedAt", { time: clock(s.opened_at) }), " · ", acks ? ct("ackedBy", { who: acks }) : ct("notAcked")),
       h("div.row",
-        action(ct("ackBtn"), async () => { await api(`/sos/${s.id}/ack`, { method: "POST" }); refresh(); }, box,
-          { cls: s.status === "open" ? "primary" : "secondary", props: { id: `ack-${s.id}` } }),
+        (s.acks || []).some((a) => a.user_id === me()?.id) ? null
+          : action(ct("ackBtn"), async () => { await api(`/sos/${s.id}/ack`, { method: "POST" }); refresh(); }, box,
+            { cls: s.status === "open" ? "primary" : "secondary", props: { id: `ack-${s.id}` } }),
         h("label.inline", h("span", ct("resolveNote")), note),
         action(ct("resolveBtn"), async () => {
           if (!note.value.trim()) { note.focus(); box.show(ct("resolveNote"), "error"); return; }

@@ -28,6 +28,9 @@ let current = null; // {name, panel}: the panel drawn now (its onEvent / onReady
 
 const slug = () => location.pathname.replace(/^\/console\/?/, "").split("/")[0] || "live";
 
+/** The signed-in staff member (panels read their id). */
+export const me = () => user;
+
 export function go(name) {
   history.pushState({}, "", `/console/${name}`);
   draw(true);

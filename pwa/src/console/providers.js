@@ -29,7 +29,11 @@ export function providersPanel(root) {
       box.show(`${ct(kind)}：${p.name}`); drawAll();
     }, box, { cls: kind === "blacklist" ? "danger" : "secondary", props: { id: `${kind}-${p.id}` } });
     if (p.status === "blacklisted") return p.status_reason || "";
-    return h("div.row.tight", reason, p.status === "verified" ? act("suspend") : null, act("blacklist"));
+    const restore = action(ct("restore"), async () => {
+      await api(`/providers/${p.id}/verify`, { method: "POST" });
+      box.show(`${ct("restore")}：${p.name}`); drawAll();
+    }, box, { props: { id: `restore-${p.id}` } });
+    return h("div.row.tight", reason, p.status === "verified" ? act("suspend") : restore, act("blacklist"));
   };
 
   const drawAll = () => load(all, () => api("/providers?limit=200"), (list) => {
