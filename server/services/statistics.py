@@ -78,7 +78,7 @@ def _timings(session: Session, where: list) -> tuple[dict, dict]:
     query = select(r.community_id, r.service_type, r.asap, r.created_at, r.scheduled_start, r.first_offer_at,
                    r.assigned_at, r.checkin_at).where(*where, r.assigned_at.is_not(None))
     accept, arrival = defaultdict(list), defaultdict(list)
-    for row in session.execute(query):
+    for row in session.connection().execute(query):
         key, timing = (row[0], ServiceType(row[1])), st.Timing(*row[2:])
         for samples, value in ((accept, st.accept_minutes(timing)), (arrival, st.arrival_minutes(timing))):
             if value is not None:

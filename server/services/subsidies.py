@@ -32,8 +32,8 @@ def subsidy_statement(*, session: Session, user: User, month: str, community_id:
     year, number = (int(part) for part in month.split("-"))
     lo, hi = subsidies.month_bounds(year, number, local_zone())
     query = (select(ServiceRequest.id, ServiceRequest.service_type, ServiceRequest.provider_id,
-                    ServiceRequest.checkin_at, ServiceRequest.checkin_lat, ServiceRequest.checkin_lon,
-                    ServiceRequest.checkout_at, ServiceRequest.checkout_lat, ServiceRequest.checkout_lon,
+                    ServiceRequest.checkin_at.is_not(None), ServiceRequest.checkin_lat, ServiceRequest.checkin_lon,
+                    ServiceRequest.checkout_at.is_not(None), ServiceRequest.checkout_lat, ServiceRequest.checkout_lon,
                     Senior.lat, Senior.lon, Senior.care_level, Provider.name, Provider.organization_id,
                     Organization.name)
              .join(Senior, Senior.id == ServiceRequest.senior_id)
@@ -42,10 +42,10 @@ def subsidy_statement(*, session: Session, user: User, month: str, community_id:
              .where(ServiceRequest.status == RequestStatus.COMPLETED, ServiceRequest.completed_at >= lo,
                     ServiceRequest.completed_at < hi, within(ServiceRequest.community_id, scope)))
     visits = [subsidies.Visit(
-        request_id=r[0], service_type=str(r[1]), provider_id=r[2], checked_in=r[3] is not None, checkin_lat=r[4],
-        checkin_lon=r[5], checked_out=r[6] is not None, checkout_lat=r[7], checkout_lon=r[8], home_lat=r[9],
+        request_id=r[0], service_type=str(r[1]), provider_id=r[2], checked_in=bool(r[3]), checkin_lat=r[4],
+        checkin_lon=r[5], checked_out=bool(r[6]), checkout_lat=r[7], checkout_lon=r[8], home_lat=r[9],
         home_lon=r[10], care_level=None if r[11] is None else str(r[11]), provider=r[12], organization_id=r[13],
-        organization=r[14]) for r in session.execute(query)]
+        organization=r[14]) for r in session.connection().execute(query)]
     built = subsidies.statement(visits, rates)
     return SubsidyStatement(month=month, community_id=community_id, rates=rates.public(), **built)
 

@@ -102,3 +102,19 @@ def test_the_statement_groups_payable_visits_and_lists_the_rest_apart():
     assert built["totals"] == {"visits": 5, "amount": 142.5}
     assert built["flagged"] == [{"request_id": 5, "provider_id": 7, "provider": "李阿姨", "service_type": "meal",
                                  "reason": "checkout_far"}]
+
+
+def test_the_quick_screen_agrees_with_the_geodesic_near_and_far_from_the_edge():
+    import math
+    import random
+
+    from dispatch.subsidies import is_far
+    from dispatch.visits import checkin_distance_flag
+
+    rnd = random.Random(11)
+    for _ in range(400):
+        metres, bearing = rnd.uniform(200, 400), rnd.uniform(0, 2 * math.pi)
+        lat0 = rnd.uniform(18, 53)  # mainland China's latitudes
+        lat, lon = offset(lat0, 113.0, north_km=metres * math.cos(bearing) / 1000,
+                          east_km=metres * math.sin(bearing) / 1000)
+        assert is_far(lat0, 113.0, lat, lon) == checkin_distance_flag(lat0, 113.0, lat, lon, threshold_m=300)[1]
