@@ -51,9 +51,9 @@ def limit(setting: str):
 
 def register_api(app) -> None:
     """Attach every API blueprint to the app."""
-    from server.api import (accounts, center, complaints, plans, providers, push, reference, reports, requests, safety,
-                            seniors)
+    from server.api import (accounts, center, complaints, coverage, plans, providers, push, reference, reports,
+                            requests, safety, seniors)
 
     for module in (accounts, reference, seniors, providers, requests, safety, center, push, plans, complaints,
-                   reports):
+                   reports, coverage):
         app.register_api(module.api)

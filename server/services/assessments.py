@@ -9,6 +9,7 @@ from models.seniors import Assessment, AssessmentCreate, AssessmentPublic
 from server.errors import Invalid
 from server.steps import audit
 from server.steps.access import SeniorAction, senior_for
+from server.steps.coverage import note_senior_change
 
 
 def create_assessment(*, session: Session, user: User, senior_id: int, data: AssessmentCreate) -> AssessmentPublic:
@@ -22,6 +23,7 @@ def create_assessment(*, session: Session, user: User, senior_id: int, data: Ass
                       details=[{"field": f"items.{k}", "message": v} for k, v in exc.problems.items()]) from exc
     assessment = Assessment(senior_id=senior.id, assessor_id=user.id, items=items, score=score, care_level=level)
     senior.care_level = level
+    note_senior_change(session, senior)  # the care level weighs in coverage and siting
     session.add_all([assessment, senior])
     session.flush()
     audit.record(session, user, "assessment.create", "senior", senior.id, score=score, care_level=str(level))

@@ -11,11 +11,11 @@ from dispatch.catalog import Role
 from models.accounts import User
 from models.seniors import (FamilyLink, FamilyLinkCreate, FamilyLinkPublic, Senior, SeniorCreate, SeniorPublic,
                             SeniorSummary, SeniorUpdate)
-from models.types import utcnow
 from server.errors import Conflict, Forbidden, field_error
 from server.geocoding import locate
 from server.steps import audit
 from server.steps.access import SeniorAction, in_scope, senior_for, staff_communities
+from server.steps.coverage import note_senior_change
 from server.steps.places import nearest_community, require_community
 from server.steps.scopes import seniors_in_view
 
@@ -35,6 +35,7 @@ def create_senior(*, session: Session, user: User, data: SeniorCreate, geocoder:
                     community_id=community.id, created_by=user.id,
                     user_id=user.id if user.role == Role.SENIOR else None)
     session.add(senior)
+    note_senior_change(session, senior)  # coverage caches pick the new senior up
     session.flush()
     if user.role == Role.FAMILY:
         session.add(FamilyLink(senior_id=senior.id, user_id=user.id, relation="family", can_book=True,
@@ -117,8 +118,7 @@ def update_senior(*, session: Session, user: User, senior_id: int, data: SeniorU
             changes["community_id"] = community.id
     for name, value in changes.items():
         setattr(senior, name, value)
-    senior.updated_at = utcnow()
-    session.add(senior)
+    note_senior_change(session, senior)  # stamps updated_at; coverage caches reload it
     audit.record(session, user, "senior.update", "senior", senior.id, fields=sorted(changes))
     session.commit()
     return _public(senior)
