@@ -170,8 +170,8 @@ def flag_reason(visit: Visit, radius_m: float = SUBSIDY_RADIUS_M) -> str | None:
 
 def _row_key(visit: Visit) -> tuple:
     level = visit.care_level or UNASSESSED
-    return (visit.organization_id is None, visit.organization or "", visit.organization_id or 0, visit.provider or "", visit.provider_id,
-            list(ServiceType).index(ServiceType(visit.service_type)), CARE_LEVELS.index(level))
+    return (visit.organization_id is None, visit.organization or "", visit.organization_id or 0, visit.provider or "",
+            visit.provider_id, list(ServiceType).index(ServiceType(visit.service_type)), CARE_LEVELS.index(level))
 
 
 def statement(visits: Iterable[Visit], rates: RateTable, radius_m: float = SUBSIDY_RADIUS_M) -> dict:

@@ -33,7 +33,8 @@ def world(session):
         lat, lon = f.offset(senior.lat, senior.lon, north_km=checkout_km)
         session.add(ServiceRequest(senior_id=senior.id, community_id=a.id, service_type="meal", asap=True,
                                    status=RequestStatus.COMPLETED, scheduled_start=WHEN,
-                                   scheduled_end=WHEN + timedelta(hours=1), provider_id=p.id, created_by=users["senior"].id,
+                                   scheduled_end=WHEN + timedelta(hours=1), provider_id=p.id,
+                                   created_by=users["senior"].id,
                                    created_at=WHEN, assigned_at=WHEN + timedelta(minutes=3),
                                    checkin_at=WHEN + timedelta(minutes=20), checkin_lat=senior.lat,
                                    checkin_lon=senior.lon, checkout_at=WHEN + timedelta(minutes=80),

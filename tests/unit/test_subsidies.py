@@ -26,9 +26,10 @@ def visit(rid: int = 1, *, checkin_m: float | None = 0.0, checkout_m: float | No
     """A visit at HOME with check-in / check-out that many metres north of it (None: not done)."""
     cin = offset(*HOME, north_km=checkin_m / 1000) if checkin_m is not None else (None, None)
     cout = offset(*HOME, north_km=checkout_m / 1000) if checkout_m is not None else (None, None)
-    values = {"request_id": rid, "service_type": "meal", "care_level": "severe", "home_lat": HOME[0], "home_lon": HOME[1],
-                  "provider_id": 7, "provider": "李阿姨", "checked_in": checkin_m is not None, "checkin_lat": cin[0],
-                  "checkin_lon": cin[1], "checked_out": checkout_m is not None, "checkout_lat": cout[0], "checkout_lon": cout[1]}
+    values = {"request_id": rid, "service_type": "meal", "care_level": "severe", "home_lat": HOME[0],
+              "home_lon": HOME[1], "provider_id": 7, "provider": "李阿姨", "checked_in": checkin_m is not None,
+              "checkin_lat": cin[0], "checkin_lon": cin[1], "checked_out": checkout_m is not None,
+              "checkout_lat": cout[0], "checkout_lon": cout[1]}
     values.update(fields)
     return Visit(**values)
 
