@@ -11,10 +11,8 @@ from dispatch.candidates import NEAR_KM, candidate_list
 from models.accounts import User
 from models.live import CandidateBlock, CandidatePublic, CandidateReason
 from models.providers import Provider
-from models.requests import ServiceRequest
 from models.seniors import Senior
-from server.errors import Forbidden, NotFound
-from server.steps.access import in_scope, staff_communities
+from server.steps.access import desk_request_for
 from server.steps.directory import ProviderDirectory, positioned_near
 from server.steps.waves import SHORT_LIST, spec_for
 
@@ -24,12 +22,7 @@ POOL = 2 * SHORT_LIST  # covering providers ranked (dispatch's first short list 
 def request_candidates(*, session: Session, user: User, request_id: int, directory: ProviderDirectory,
                        now: datetime) -> list[CandidatePublic]:
     """At most 20 providers for a request of the staff's communities, best first."""
-    if not user.role.is_staff:
-        raise Forbidden()
-    request = session.get(ServiceRequest, request_id)
-    if request is None or not in_scope(staff_communities(session, user), request.community_id):
-        raise NotFound()
-    senior = session.get(Senior, request.senior_id)
+    request, senior = desk_request_for(session=session, user=user, request_id=request_id)
     # The same short list as dispatch (the directory's covering providers, nearest first) plus the
     # providers placed near the senior whatever their standing, service or radius.
     covering = directory.candidates(request.service_type, senior.lat, senior.lon, now, limit=POOL)

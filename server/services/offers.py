@@ -14,9 +14,9 @@ from models.places import Community
 from models.providers import Provider
 from models.requests import Offer, OfferPublic, RequestPublic, ServiceRequest
 from models.seniors import Senior
-from server.errors import Conflict, Forbidden, NotFound, field_error
+from server.errors import Conflict, NotFound, field_error
 from server.steps import audit, outbox
-from server.steps.access import in_scope, provider_of, require_role, staff_communities
+from server.steps.access import desk_request_for, provider_of, require_role
 from server.steps.directory import ProviderDirectory
 from server.steps.transitions import invalid_transition, move_if_still
 from server.steps.views import event_view, public_view
@@ -99,12 +99,7 @@ def assign_by_staff(*, session: Session, user: User, request_id: int, provider_i
                     now: datetime) -> RequestPublic:
     """Center staff assign a provider by hand (the escalation path): verified, offers the service,
     free at that time; the radius is the staff's call."""
-    if not user.role.is_staff:
-        raise Forbidden()
-    request = session.get(ServiceRequest, request_id)
-    if request is None or not in_scope(staff_communities(session, user), request.community_id):
-        raise NotFound()
-    senior = session.get(Senior, request.senior_id)
+    request, senior = desk_request_for(session=session, user=user, request_id=request_id)
     provider = session.exec(select(Provider).where(Provider.id == provider_id).with_for_update()).first()
     if provider is None:
         raise field_error("provider_id", "未知服务人员 / Unknown provider", code="unknown_provider")

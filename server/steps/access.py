@@ -149,6 +149,17 @@ def request_for(*, session: Session, user: User, request_id: int, action: Senior
     return request, senior
 
 
+def desk_request_for(*, session: Session, user: User, request_id: int):
+    """A request and its senior for the center's desk: staff of the request's community or an
+    admin (403 for other roles, 404 outside their communities)."""
+    if not user.role.is_staff:
+        raise Forbidden()
+    request = session.get(ServiceRequest, request_id)
+    if request is None or not in_scope(staff_communities(session, user), request.community_id):
+        raise NotFound()
+    return request, session.get(Senior, request.senior_id)
+
+
 def account_for(*, session: Session, user: User, user_id: int) -> User:
     """An account staff may manage (reset its password): an admin any, center staff those of their
     communities (a senior's by their profile, a provider's by theirs, family by their linked
