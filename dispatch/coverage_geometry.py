@@ -1,6 +1,6 @@
 """The geometry behind dispatch.coverage: exact "is anyone covering this point" queries against one
-service type's providers (a lifted 4-D tree), the seniors' grid for the ball around one provider,
-and a raster counting the providers that cover each whole cell."""
+service type's providers (a lifted 4-D tree), and a raster counting the providers that cover each
+whole cell."""
 from __future__ import annotations
 
 import math
@@ -12,8 +12,6 @@ from scipy.spatial import cKDTree
 from dispatch.geo import EARTH_RADIUS_KM, IndexEntry, bounding_box, chord_for_km, unit_xyz
 
 NONE = -1  # no provider covers the point
-_CELL_DEG = 0.01  # the seniors' grid: ~1 km cells
-_COLS = round(360 / _CELL_DEG) + 2
 _EDGE = 1e-9  # relative slack on the lifted bound; the exact chord decides
 KM_PER_DEG = EARTH_RADIUS_KM * math.pi / 180.0
 
@@ -94,53 +92,6 @@ class Lifted:
             out[rows[any_hit]] = ids[hit[any_hit].argmax(axis=1)]
 
 
-class SeniorGrid:
-    """Seniors sorted by ~1 km lat/lon cell, with their positions in that order, for the ball around
-    one provider: a contiguous slice per row of cells, then the exact chord. Seniors placed since the
-    sort (loose) are searched exhaustively beside it."""
-
-    def __init__(self, lats: np.ndarray, lons: np.ndarray, xyz: np.ndarray):
-        keys = _cell_keys(lats, lons)
-        self.order = np.argsort(keys, kind="stable")
-        self.keys = keys[self.order]
-        self.xyz = xyz[self.order]
-        self.loose: set[int] = set()
-
-    def ball(self, lat: float, lon: float, km: float, xyz: np.ndarray, stale: np.ndarray) -> np.ndarray:
-        """Rows of seniors within km (great circle) of the point; xyz and stale: every row's current
-        position and whether it moved since the sort."""
-        south, north, west, east = bounding_box(lat, lon, km * (1 + 1e-6) + 1e-6)
-        rows = np.arange(_row(south), _row(north) + 1, dtype=np.int64)
-        lo = np.searchsorted(self.keys, rows * _COLS + _col(west), side="left")
-        hi = np.searchsorted(self.keys, rows * _COLS + _col(east), side="right")
-        centre = unit_xyz([lat], [lon]).reshape(3)
-        reach2 = float(chord_for_km(km)) ** 2
-        parts = []
-        for a, b in zip(lo.tolist(), hi.tolist()):
-            if b > a:
-                d = self.xyz[a:b] - centre
-                parts.append(self.order[a:b][np.einsum("ij,ij->i", d, d) <= reach2])
-        found = np.concatenate(parts) if parts else np.empty(0, np.int64)
-        if self.loose:
-            found = found[~stale[found]]
-            loose = np.fromiter(self.loose, np.int64, len(self.loose))
-            d = xyz[loose] - centre
-            found = np.concatenate((found, loose[np.einsum("ij,ij->i", d, d) <= reach2]))
-        return found
-
-
-def _row(lat) -> np.ndarray:
-    return np.floor((np.asarray(lat) + 90.0) / _CELL_DEG).astype(np.int64)
-
-
-def _col(lon) -> np.ndarray:
-    return np.floor((np.asarray(lon) + 180.0) / _CELL_DEG).astype(np.int64)
-
-
-def _cell_keys(lats, lons) -> np.ndarray:
-    return _row(lats) * _COLS + _col(lons)
-
-
 class CellRaster:
     """A lat/lon raster over the seniors' extent (~500 m cells). A provider covers a whole cell when
     the cell's centre lies within its radius less the cell's half-diagonal (triangle inequality), so
@@ -171,12 +122,22 @@ class CellRaster:
         inside = (r >= 0) & (r < self.rows) & (c >= 0) & (c < self.cols)
         return np.where(inside, r * self.cols + c, NONE)
 
-    def full_spans(self, lats, lons, radii_km) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        """(row, first col, last col) of the cells each disk covers whole, one span per row."""
+    def box(self, lat: float, lon: float, km: float) -> np.ndarray:
+        """Flat indices (ascending) of the cells that may hold points within km of the point."""
+        south, north, west, east = bounding_box(lat, lon, km * (1 + 1e-6) + 1e-6)
+        r0, r1 = max(int((south - self.lat0) // self.cell), 0), min(int((north - self.lat0) // self.cell), self.rows - 1)
+        c0, c1 = max(int((west - self.lon0) // self.cell), 0), min(int((east - self.lon0) // self.cell), self.cols - 1)
+        if r0 > r1 or c0 > c1:
+            return np.empty(0, np.int64)
+        return (np.arange(r0, r1 + 1)[:, None] * self.cols + np.arange(c0, c1 + 1)[None, :]).ravel()
+
+    def full_spans(self, lats, lons, radii_km) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(disk, row, first col, last col) of the cells each disk covers whole, one span per row;
+        disk is the index of the disk in the arrays given."""
         lat = np.asarray(lats, dtype=float).reshape(-1)
         lon = np.asarray(lons, dtype=float).reshape(-1)
         inner = np.asarray(radii_km, dtype=float).reshape(-1) - self.half_diagonal_km - 1e-9
-        keep = inner > 0
+        keep = np.flatnonzero(inner > 0)
         lat, lon, inner = lat[keep], lon[keep], inner[keep]
         dlat = np.degrees(inner / EARTH_RADIUS_KM)
         r_lo = np.maximum(np.ceil((lat - dlat - self.lat0) / self.cell - 0.5), 0).astype(np.int64)
@@ -192,11 +153,14 @@ class CellRaster:
         c0 = np.maximum(np.ceil((lon[who] - dlon - self.lon0) / self.cell - 0.5), 0).astype(np.int64)
         c1 = np.minimum(np.floor((lon[who] + dlon - self.lon0) / self.cell - 0.5), self.cols - 1).astype(np.int64)
         ok = (x >= 0) & (c0 <= c1)
-        return row[ok], c0[ok], c1[ok]
+        return keep[who[ok]], row[ok], c0[ok], c1[ok]
 
     def counts(self, lats, lons, radii_km) -> np.ndarray:
         """Per flat cell: how many of the disks cover it whole."""
-        row, c0, c1 = self.full_spans(lats, lons, radii_km)
+        return self.counts_of_spans(*self.full_spans(lats, lons, radii_km)[1:])
+
+    def counts_of_spans(self, row: np.ndarray, c0: np.ndarray, c1: np.ndarray) -> np.ndarray:
+        """Per flat cell: how many of the spans hold it (a difference array per row, summed along it)."""
         width = self.cols + 1
         diff = np.bincount(row * width + c0, minlength=self.rows * width)
         diff -= np.bincount(row * width + c1 + 1, minlength=self.rows * width)
@@ -205,5 +169,5 @@ class CellRaster:
     def add(self, counts: np.ndarray, e: IndexEntry, step: int) -> None:
         """Add (step=1) or take away (step=-1) one provider's whole cells."""
         grid = counts.reshape(self.rows, self.cols)
-        for r, a, b in zip(*(v.tolist() for v in self.full_spans([e.lat], [e.lon], [e.radius_km]))):
+        for r, a, b in zip(*(v.tolist() for v in self.full_spans([e.lat], [e.lon], [e.radius_km])[1:])):
             grid[r, a:b + 1] += step

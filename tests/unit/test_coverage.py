@@ -95,21 +95,39 @@ def test_a_moved_provider_uncovers_its_old_ball_and_covers_its_new_one():
     assert index.covered("meal").tolist() == [False, False] and index.covered("cleaning").tolist() == [False, True]
 
 
-@pytest.mark.parametrize("seed", [21, 22])
-def test_seniors_added_and_moved_are_covered_as_a_rebuild_would(seed):
+@pytest.mark.parametrize("seed, loose_max", [(21, 10_000), (22, 100)])
+def test_seniors_added_and_moved_are_covered_as_a_rebuild_would(seed, loose_max, monkeypatch):
+    monkeypatch.setattr("dispatch.coverage._LOOSE_MAX", loose_max)  # 100: sorted again (and a new raster) often
     rng = np.random.default_rng(seed)
     providers = random_providers(rng, 50)
-    lats, lons = random_seniors(rng, 1000)
+    lats, lons = random_seniors(rng, 1000, spread=0.15)
     index = CoverageIndex(np.arange(1000), lats, lons, providers)
-    more_lats, more_lons = random_seniors(rng, 1500)
-    for k in range(1500):  # 500 moves of known seniors, then 1000 new ones (past the grid's loose limit)
+    more_lats, more_lons = random_seniors(rng, 1500, spread=0.4)  # some beyond the first raster's extent
+    for k in range(1500):  # 500 moves of known seniors, then 1000 new ones
         sid = int(rng.integers(0, 1000)) if k < 500 else 1000 + k
         index.set_senior(sid, float(more_lats[k]), float(more_lons[k]))
+        if k % 500 == 499:
+            assert_matches(index, providers)
     assert len(index) == 1000 + 1000
-    assert_matches(index, providers)
-    mover = providers[0]  # the grid still finds moved and added seniors when a provider changes
-    index.set_provider(mover.provider_id, IndexEntry(mover.provider_id, mover.services, 25.8, 113.0, 20.0))
-    assert_matches(index, [IndexEntry(mover.provider_id, mover.services, 25.8, 113.0, 20.0), *providers[1:]])
+    movers = [IndexEntry(p.provider_id, p.services, 25.8 + 0.3 * (k % 2), 113.0 - 0.3, 15.0)
+              for k, p in enumerate(providers[:4])]
+    for p in movers:  # a provider change still finds the seniors moved and added
+        index.set_provider(p.provider_id, p)
+    assert_matches(index, [*movers, *providers[4:]])
+    for p in movers:
+        index.set_provider(p.provider_id, None)
+    assert_matches(index, providers[4:])
+
+
+def test_an_index_of_no_seniors_takes_them_as_they_come():
+    p = IndexEntry(1, frozenset({ServiceType.MEAL}), 25.80, 113.00, 2.0)
+    index = CoverageIndex([], [], [], [p])
+    assert len(index) == 0 and index.covered("meal").tolist() == []
+    index.set_senior(5, 25.801, 113.0)
+    index.set_senior(6, 26.5, 113.0)
+    assert index.covered("meal").tolist() == [True, False] and index.ids.tolist() == [5, 6]
+    index.set_provider(1, IndexEntry(1, frozenset({ServiceType.MEAL}), 26.5, 113.0, 1.0))
+    assert index.covered("meal").tolist() == [False, True]
 
 
 @pytest.mark.parametrize("seed", [31, 32])
