@@ -14,7 +14,7 @@ from types import SimpleNamespace
 import pytest
 
 from dispatch.catalog import Role
-from models.engine import write_session
+from models.engine import make_engine, write_session
 from tests import factories as f
 from tests.conftest import IN_CI, sqlite_engine
 
@@ -146,3 +146,44 @@ def api_as(world, number: str):
     s.cookies.clear()
     s.base = f"{world.url}/api/v1"
     return s
+
+
+# The community center's console (tests/e2e/test_console.py, test_screenshots.py).
+DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
+
+
+@pytest.fixture
+def staff_phone(world, tmp_path) -> str:
+    """A center_staff member of the world's community, written into the running server's database."""
+    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
+    with write_session(engine) as session:
+        staff = f.staff(session, f.first_community(session))
+        session.commit()
+        number = staff.phone
+    engine.dispose()
+    return number
+
+
+@pytest.fixture
+def console(browser, world):
+    """open(phone_number, path, axe=False) → a signed-in console page (a desktop browser context)."""
+    contexts = []
+
+    def open_console(number: str, path: str = "/console/live", *, axe: bool = False, staff: bool = True):
+        context = browser.new_context(**DESKTOP, base_url=world.url, bypass_csp=axe)  # axe-core is injected inline
+        context.set_default_timeout(TIMEOUT_MS)
+        contexts.append(context)
+        r = context.request.post("/api/v1/auth/login", data={"phone": number, "password": f.PASSWORD})
+        assert r.ok, r.text()
+        page = context.new_page()
+        page.csp_errors = []
+        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
+        page.goto(path)
+        page.wait_for_selector("body[data-ready='1']")
+        if staff:
+            page.wait_for_selector("body[data-socket='live']")
+        return page
+
+    yield open_console
+    for context in contexts:
+        context.close()

@@ -5,51 +5,12 @@ from __future__ import annotations
 import pytest
 from playwright.sync_api import expect
 
-from models.engine import make_engine, write_session
 from tests import factories as f
-from tests.e2e.conftest import TIMEOUT_MS, api_as, run_axe
+from tests.e2e.conftest import DESKTOP, api_as, run_axe
 
 pytestmark = pytest.mark.e2e
 
-DESKTOP = {"viewport": {"width": 1280, "height": 800}, "locale": "zh-CN", "timezone_id": "Asia/Shanghai"}
 PANELS = ("live", "hotline", "coverage", "providers", "subsidies", "stats", "care")
-
-
-@pytest.fixture
-def staff_phone(world, tmp_path) -> str:
-    """A center_staff member of the world's community, written into the running server's database."""
-    engine = make_engine(f"sqlite:///{tmp_path / 'test.db'}")
-    with write_session(engine) as session:
-        staff = f.staff(session, f.first_community(session))
-        session.commit()
-        number = staff.phone
-    engine.dispose()
-    return number
-
-
-@pytest.fixture
-def console(browser, world):
-    """open(phone_number, path, axe=False) → a signed-in console page (a desktop browser context)."""
-    contexts = []
-
-    def open_console(number: str, path: str = "/console/live", *, axe: bool = False, staff: bool = True):
-        context = browser.new_context(**DESKTOP, base_url=world.url, bypass_csp=axe)  # axe-core is injected inline
-        context.set_default_timeout(TIMEOUT_MS)
-        contexts.append(context)
-        r = context.request.post("/api/v1/auth/login", data={"phone": number, "password": f.PASSWORD})
-        assert r.ok, r.text()
-        page = context.new_page()
-        page.csp_errors = []
-        page.on("console", lambda m: "Content Security Policy" in m.text and page.csp_errors.append(m.text))
-        page.goto(path)
-        page.wait_for_selector("body[data-ready='1']")
-        if staff:
-            page.wait_for_selector("body[data-socket='live']")
-        return page
-
-    yield open_console
-    for context in contexts:
-        context.close()
 
 
 def escalated_request(world, staff_phone: str) -> int:

@@ -9,7 +9,9 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import expect
 
+from tests import factories as f
 from tests.e2e.conftest import api_as
+from tests.e2e.test_console import escalated_request
 
 pytestmark = pytest.mark.e2e
 
@@ -109,3 +111,47 @@ def test_plan_screens(phone, world, shots):
     expect(plan.locator(".plan-skipped")).to_be_visible()
     senior.get_by_role("button", name="知道了").click()
     shots(senior, "senior-plans")
+
+
+def test_console_screens(console, world, staff_phone, shots):
+    """The center's console at 1280 × 800: live operations with an escalated request and an open SOS,
+    the assign dialog, and the coverage map (no tiles: drawn on a plain background)."""
+    escalated_request(world, staff_phone)
+    more_seniors(world, staff_phone)
+    senior = api_as(world, world.senior_phone)
+    at = {"lat": world.senior_at["latitude"], "lon": world.senior_at["longitude"]}
+    assert senior.post(f"{senior.base}/sos", json={"senior_id": world.senior_id, **at}).ok
+    desk = console(staff_phone)
+    expect(desk.locator("#sos-list .sos-item")).to_have_count(1)
+    expect(desk.locator("#live tr[data-status='escalated']")).to_have_count(1)
+    desk.evaluate("document.getElementById('notices').replaceChildren()")
+    shots(desk, "console-live")
+    desk.locator("#live tr[data-status='escalated']").get_by_role("button", name="指派").click()
+    expect(desk.locator("#assign-dialog tr[data-provider-id]").first).to_be_visible()
+    shots(desk, "console-assign")
+    desk.keyboard.press("Escape")
+    desk.locator("#nav-coverage").click()
+    expect(desk.locator("#coverage-map .leaflet-overlay-pane canvas")).to_be_attached()
+    desk.locator("#siting-k").fill("2")
+    desk.get_by_role("button", name="计算建议").click()
+    expect(desk.locator("#siting tbody tr")).to_have_count(2)
+    desk.locator("#map-h").scroll_into_view_if_needed()
+    shots(desk, "console-coverage")
+
+
+def more_seniors(world, staff_phone: str):
+    """Seniors the staff register around the community, some beyond every provider's radius, two assessed."""
+    staff = api_as(world, staff_phone)
+    community_id = staff.get(f"{staff.base}/me").json()["user"]["community_ids"][0]
+    lat, lon = world.senior_at["latitude"], world.senior_at["longitude"]
+    severe = {k: 0 for k in f.BARTHEL_FULL}
+    for i, (north, east, items) in enumerate([(1.5, 1.0, None), (-2.0, 2.5, severe), (3.0, -1.0, None),
+                                              (7.5, 6.0, severe), (8.0, 7.0, f.BARTHEL_FULL), (-7.0, 8.0, None),
+                                              (-8.0, 7.5, None), (7.0, -7.5, severe)]):
+        at = f.offset(lat, lon, north_km=north, east_km=east)
+        r = staff.post(f"{staff.base}/seniors", json={"name": f"长辈{i + 1}", "address": f"桔井路{i + 1}号",
+                                                      "lat": at[0], "lon": at[1], "birth_year": 1940 + i,
+                                                      "community_id": community_id})
+        assert r.status_code == 201, r.text
+        if items:
+            assert staff.post(f"{staff.base}/seniors/{r.json()['id']}/assessments", json={"items": items}).ok

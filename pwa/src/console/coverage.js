@@ -54,10 +54,17 @@ export function coveragePanel(root) {
   return { stop: () => map?.remove() };
 }
 
+/** "中文 / English": the half in the page's language. */
+const half = (text) => { const parts = String(text).split(" / "); return parts.length === 2 ? parts[document.documentElement.lang === "en" ? 1 : 0] : text; };
 const share = (x) => (x ? `${x.covered}/${x.seniors}（${pct(x.ratio)}）` : "—");
 
 function coverageTable(cov) {
-  const rows = [...cov.communities, { name: ct("total"), total: true, ...cov.total }];
+  const byLevel = Object.fromEntries(CARE_LEVELS.map((level) => {
+    const seniors = cov.communities.reduce((n, c) => n + (c.by_care_level?.[level]?.seniors || 0), 0);
+    const covered = cov.communities.reduce((n, c) => n + (c.by_care_level?.[level]?.covered || 0), 0);
+    return [level, { seniors, covered, ratio: seniors ? covered / seniors : null }];
+  }));
+  const rows = [...cov.communities, { name: ct("total"), total: true, by_care_level: byLevel, ...cov.total }];
   return h("section.panel-part", { "aria-labelledby": "cov-h" },
     h("h2", { id: "cov-h" }, `${serviceName(cov.service_type)} · ${ct("ratio")} ${pct(cov.total.ratio)}`),
     h("p.hint", ct("computedAt", { time: clock(cov.computed_at) })),
@@ -83,8 +90,8 @@ function sitingView(s) {
   return h("div",
     h("p", ct("before", { a: num(s.before.covered_weight), b: num(s.before.uncovered_weight) }), "；",
       ct("after", { a: num(s.after.covered_weight) })),
-    s.guarantee ? h("p.hint", `${ct("guarantee")}：${s.guarantee}`) : null,
-    table(ct("siting"), [
+    s.guarantee ? h("p.hint", { id: "siting-guarantee" }, `${ct("guarantee")}：${half(s.guarantee)}`) : null,
+    !s.sites.length ? h("p.empty", ct("noSites")) : table(ct("siting"), [
       ["#", (x) => ct("siteN", { n: s.sites.indexOf(x) + 1 })],
       [ct("seniorsN"), (x) => String(x.seniors), "num"],
       [ct("weight"), (x) => num(x.weight), "num"],

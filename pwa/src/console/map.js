@@ -18,7 +18,8 @@ export function coverageMap(el, data, labels) {
   for (const p of data.providers || []) {
     L.circle([p.lat, p.lon], { radius: p.radius_km * 1000, color: COLORS.radius, weight: 1, fillOpacity: 0.06 })
       .bindTooltip(p.name).addTo(map);
-    points.push([p.lat, p.lon]);
+    const dLat = p.radius_km / 111.32, dLon = p.radius_km / (111.32 * Math.cos((p.lat * Math.PI) / 180));
+    points.push([p.lat - dLat, p.lon - dLon], [p.lat + dLat, p.lon + dLon]); // the whole circle in view
   }
   for (const s of data.seniors || []) {
     L.circleMarker([s.lat, s.lon], { radius: 4, weight: 1, color: s.covered ? COLORS.covered : COLORS.uncovered,
