@@ -2,6 +2,8 @@
 provider's phone live; an SOS raised by a senior appears without a reload; axe-core on the main panels."""
 from __future__ import annotations
 
+from datetime import date, timedelta
+
 import pytest
 from playwright.sync_api import expect
 
@@ -118,3 +120,43 @@ def test_console_signs_in_and_speaks_english(browser, world, staff_phone):
         expect(page.locator("#nav-live")).to_have_text("Live")
     finally:
         context.close()
+
+
+def test_hotline_booking_by_keyboard_then_the_coverage_map_and_a_plan_paused(console, world, staff_phone):
+    """An elder phones in: found, served and booked with the keyboard alone (channel hotline); the map
+    is drawn without tiles; a plan of the community is paused and resumed from the console."""
+    desk = console(staff_phone, "/console/hotline")
+    desk.locator("#senior-q").focus()
+    desk.keyboard.type("王秀")
+    desk.keyboard.press("Enter")
+    pick = desk.locator(f"#pick-{world.senior_id}")
+    expect(pick).to_be_visible()
+    pick.focus()
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#hotline-form input[value=meal]")).to_be_focused()
+    desk.keyboard.press("ArrowRight")  # the radio group: 助餐 → 助洁
+    expect(desk.locator("#hotline-form input[value=cleaning]")).to_be_checked()
+    desk.locator("#book").focus()
+    desk.keyboard.press("Enter")
+    expect(desk.locator("#panel > .messages")).to_contain_text("已预约：王秀兰 助洁")
+    staff = api_as(world, staff_phone)
+    booked = staff.get(f"{staff.base}/requests", params={"limit": 5}).json()
+    assert [(r["service_type"], r["channel"]) for r in booked] == [("cleaning", "hotline")]
+
+    desk.locator("#nav-coverage").click()
+    expect(desk.locator("#cov-h")).to_contain_text("助餐")
+    expect(desk.locator("#coverage-map .leaflet-overlay-pane canvas")).to_be_attached()
+    assert desk.locator("#coverage-map .leaflet-tile").count() == 0  # no tiles unless LINLI_MAP_TILES is set
+
+    senior = api_as(world, world.senior_phone)
+    plan = senior.post(f"{senior.base}/plans", json={"senior_id": world.senior_id, "service_type": "meal",
+                                                     "rrule": "FREQ=WEEKLY", "start": f"{date.today() + timedelta(days=10)}T11:30:00"})
+    assert plan.status_code == 201, plan.text
+    desk.locator("#nav-care").click()
+    row = desk.locator(f"#plans tr[data-plan-id='{plan.json()['id']}']")
+    expect(row).to_contain_text("王秀兰")
+    row.get_by_role("button", name="暂停计划").click()
+    expect(row).to_have_attribute("data-status", "paused")
+    row.get_by_role("button", name="恢复计划").click()
+    expect(row).to_have_attribute("data-status", "active")
+    assert desk.csp_errors == []
