@@ -160,3 +160,46 @@ def test_hotline_booking_by_keyboard_then_the_coverage_map_and_a_plan_paused(con
     row.get_by_role("button", name="恢复计划").click()
     expect(row).to_have_attribute("data-status", "active")
     assert desk.csp_errors == []
+
+
+def test_providers_panel_verifies_suspends_with_a_reason_and_resolves_a_complaint(console, world, staff_phone):
+    import requests
+
+    number = f.next_phone()
+    r = requests.post(f"{world.url}/api/v1/auth/register", timeout=10, json={
+        "phone": number, "password": f.PASSWORD, "name": "赵新来", "role": "provider"})
+    assert r.status_code == 201, r.text
+    newcomer = api_as(world, number)
+    lat, lon = world.provider_at["latitude"], world.provider_at["longitude"]
+    mine = newcomer.post(f"{newcomer.base}/providers", json={"name": "赵新来", "services": ["meal"], "base_lat": lat,
+                                                             "base_lon": lon, "service_radius_km": 3})
+    assert mine.status_code == 201, mine.text
+    pid = mine.json()["id"]
+    rid = escalated_request(world, staff_phone)
+    staff = api_as(world, staff_phone)
+    assert staff.post(f"{staff.base}/center/requests/{rid}/assign", json={"provider_id": world.provider_id}).ok
+    senior = api_as(world, world.senior_phone)
+    complaint = senior.post(f"{senior.base}/requests/{rid}/complaints", json={"category": "late", "text": "晚到四十分钟"})
+    assert complaint.status_code == 201, complaint.text
+
+    desk = console(staff_phone, "/console/providers")
+    desk.locator(f"#verify-queue tr[data-provider-id='{pid}']").get_by_role("button", name="审核通过").click()
+    expect(desk.locator("#verify-queue")).to_contain_text("暂无")
+    row = desk.locator(f"#provider-list tr[data-provider-id='{pid}']")
+    expect(row).to_have_attribute("data-status", "verified")
+    row.get_by_role("button", name="暂停").click()
+    expect(desk.locator("#panel > .messages")).to_contain_text("请填写原因")
+    expect(row).to_have_attribute("data-status", "verified")
+    row.get_by_role("textbox").fill("资质过期")
+    row.get_by_role("button", name="暂停").click()
+    expect(row).to_have_attribute("data-status", "suspended")
+    assert staff.get(f"{staff.base}/providers/{pid}").json()["status_reason"] == "资质过期"
+
+    item = desk.locator(f"#complaints tr[data-complaint-id='{complaint.json()['id']}']")
+    expect(item).to_contain_text("迟到")
+    expect(item).to_contain_text("晚到四十分钟")
+    item.get_by_role("textbox").fill("核实属实，已提醒")
+    item.get_by_role("button", name="成立", exact=True).click()
+    expect(desk.locator("#complaints")).to_contain_text("没有待处理的投诉")
+    resolved = staff.get(f"{staff.base}/complaints", params={"status": "resolved"}).json()
+    assert [(c["upheld"], c["resolution"]) for c in resolved] == [(True, "核实属实，已提醒")]
