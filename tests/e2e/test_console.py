@@ -203,3 +203,26 @@ def test_providers_panel_verifies_suspends_with_a_reason_and_resolves_a_complain
     expect(desk.locator("#complaints")).to_contain_text("没有待处理的投诉")
     resolved = staff.get(f"{staff.base}/complaints", params={"status": "resolved"}).json()
     assert [(c["upheld"], c["resolution"]) for c in resolved] == [(True, "核实属实，已提醒")]
+
+
+def test_subsidy_and_statistics_downloads_and_charts(console, world, staff_phone):
+    escalated_request(world, staff_phone)
+    desk = console(staff_phone, "/console/subsidies")
+    expect(desk.locator("#illustrative")).to_contain_text("费率为示例")
+    month = desk.locator("#subsidy-month").input_value()
+    for link, kind in (("#subsidy-csv", "text/csv"), ("#subsidy-xlsx", "spreadsheetml")):
+        href = desk.locator(link).get_attribute("href")
+        assert href == f"/api/v1/center/subsidies?month={month}&format={link[9:]}"
+        with desk.expect_download() as download:
+            desk.locator(link).click()
+        assert download.value.suggested_filename.endswith(link[9:])
+        got = desk.context.request.get(href)
+        assert got.ok and kind in got.headers["content-type"], got.headers
+    desk.locator("#nav-stats").click()
+    expect(desk.locator("#stats-overall")).to_contain_text("转人工")
+    bars = desk.locator("#stats svg.chart").first
+    expect(bars).to_have_attribute("aria-label", "请求，按社区")
+    expect(bars.locator("rect")).to_have_count(1)
+    with desk.expect_download() as download:
+        desk.locator("#stats-csv").click()
+    assert download.value.suggested_filename.endswith(".csv")
