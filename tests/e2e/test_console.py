@@ -74,8 +74,15 @@ def test_sos_raised_by_a_senior_appears_on_the_console_without_a_reload(console,
     item.get_by_role("button", name="确认收到").click()
     expect(item).to_have_attribute("data-status", "acknowledged")
     expect(item).to_contain_text("已确认")
-    assert desk.evaluate("window.__noReload") == 1
     assert senior.get(f"{senior.base}/sos/{sos_id}").json()["status"] == "acknowledged"
+    expect(item.get_by_role("button", name="确认收到")).to_have_count(0)  # acknowledged once is enough
+    item.get_by_role("button", name="结束求助").click()  # an outcome is needed first
+    expect(item.get_by_role("textbox")).to_be_focused()
+    item.get_by_role("textbox").fill("已电话联系，老人摔倒无大碍")
+    item.get_by_role("button", name="结束求助").click()
+    expect(desk.locator("#sos-h")).to_contain_text("（0）")
+    assert desk.evaluate("window.__noReload") == 1
+    assert senior.get(f"{senior.base}/sos/{sos_id}").json()["status"] == "resolved"
 
 
 def test_console_panels_have_no_serious_accessibility_violations(console, world, staff_phone):
