@@ -155,6 +155,25 @@ def occurrences(segments: list[Segment] | tuple[Segment, ...], lo: datetime, hi:
     return out
 
 
+def shared_key(rule: str, start_local: datetime, duration_minutes: int, lo: datetime, hi: datetime, zone: tzinfo
+               ) -> tuple:
+    """What the visits in [lo, hi) of a plan whose one rule is in force since before lo depend on:
+    plans of the same rule, time of day and phase (a weekly rule's weekday, say) share the key,
+    whatever their first date, so the clock expands each shape once (`shared_occurrences`)."""
+    start = start_local.replace(tzinfo=None, second=0, microsecond=0)
+    lo_local = datetime.combine(lo.astimezone(zone).date(), time(0, 0))
+    # The shifted DTSTART lies before lo_local and gives the same visits from there on; a start
+    # inside the window stays (visits before it are not the plan's).
+    anchor = _shifted_start(_shape(rule), start, lo_local) if start <= lo_local else start
+    return rule, anchor, duration_minutes, lo, hi, zone
+
+
+def shared_occurrences(key: tuple) -> list[tuple[datetime, datetime]]:
+    """occurrences() of a `shared_key`: (start, end) in UTC."""
+    rule, anchor, duration_minutes, lo, hi, zone = key
+    return occurrences((Segment(rule, anchor, duration_minutes, lo),), lo, hi, zone)
+
+
 def materialise_until(now: datetime, zone: tzinfo, horizon: timedelta = HORIZON) -> datetime:
     """The end (UTC, exclusive) of the materialised window: the end of the local day `horizon` ahead,
     so the window moves a whole day at a time and a re-run within a day adds nothing."""

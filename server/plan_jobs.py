@@ -20,7 +20,7 @@ from server.services.plans import materialise_plans
 from server.steps.directory import ProviderDirectory
 
 log = logging.getLogger(__name__)
-MATERIALISE_BATCH = 1000  # plans per transaction: the writer lock (and, on gevent, the loop) is never held for long
+MATERIALISE_BATCH = 5000  # plans per transaction (~25k visits from scratch, ~2k a day after): the writer lock is held well under a second
 
 
 def run_materialise(engine: Engine, now: datetime | None = None, batch: int = MATERIALISE_BATCH) -> int:

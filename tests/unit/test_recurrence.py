@@ -7,7 +7,7 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from dispatch.recurrence import (RuleError, Segment, check_rule, local_occurrences, materialise_until, occurrences,
-                                 same_day_clashes)
+                                 same_day_clashes, shared_key, shared_occurrences)
 
 SH = ZoneInfo("Asia/Shanghai")
 T0 = datetime(2026, 3, 2, 0, 0, tzinfo=UTC)  # Monday 08:00 in Chenzhou
@@ -108,3 +108,26 @@ def test_first_visit_and_same_day_clashes():
     a = occurrences([seg("FREQ=WEEKLY;BYDAY=MO", datetime(2026, 3, 2, 9))], T0, T0 + timedelta(days=14), SH)
     b = occurrences([seg("FREQ=WEEKLY;BYDAY=MO,TU", datetime(2026, 3, 2, 17))], T0, T0 + timedelta(days=14), SH)
     assert same_day_clashes(a, b, SH) == [date(2026, 3, 2), date(2026, 3, 9)]
+
+
+SHAPES = ["FREQ=WEEKLY;BYDAY=TU", "FREQ=WEEKLY;BYDAY=MO,TH", "FREQ=WEEKLY", "FREQ=WEEKLY;INTERVAL=2;BYDAY=MO,FR",
+          "FREQ=DAILY", "FREQ=DAILY;INTERVAL=3", "FREQ=MONTHLY;BYDAY=2TU", "FREQ=MONTHLY", "FREQ=MONTHLY;INTERVAL=5",
+          "FREQ=WEEKLY;BYDAY=WE;COUNT=40", "FREQ=DAILY;UNTIL=20260310T000000", "FREQ=MONTHLY;BYMONTHDAY=31"]
+
+
+@pytest.mark.parametrize("rule", SHAPES)
+def test_the_shared_expansion_of_a_rule_shape_is_each_plans_own(rule):
+    """The clock expands a rule shape once for every plan whose key is the same: for starts on any
+    day of the last 800 and the next 20 (inside the window too), with a plan-level until, each
+    plan gets exactly what its own expansion gives, and plans differing only by whole periods share keys."""
+    lo, hi = T0 + timedelta(hours=5, minutes=7), materialise_until(T0, SH)
+    keys = set()
+    for back in range(-20, 800, 3):
+        start = datetime(2026, 3, 2, 9, 30) - timedelta(days=back)
+        for end in (hi, hi - timedelta(days=6, hours=3)):
+            own = occurrences([seg(rule, start, minutes=45)], lo, end, SH)
+            key = shared_key(rule, start, 45, lo, end, SH)
+            assert shared_occurrences(key) == own, (start, end)
+            keys.add(key)
+    if "COUNT" not in rule and "INTERVAL" not in rule and "FREQ=MONTHLY" not in rule:
+        assert len(keys) <= 2 * (7 + 20)  # a phase per weekday, and the starts inside the window
