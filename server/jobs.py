@@ -17,12 +17,12 @@ from sqlalchemy.engine import Engine
 from models.engine import read_session, write_session
 from models.types import utcnow
 from server.cooperate import give_way
-from server.steps.directory import ProviderDirectory
-from server.services.reoffers import reoffer_request, requests_to_reoffer
 from server.plan_jobs import run_assign, run_checkins, run_materialise, run_reminders
+from server.services.reoffers import reoffer_request, requests_to_reoffer
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
-from server.services.sweeper import ADVANCE_PER_TICK, advance_request, expire_offers, requests_to_advance
+from server.services.sweeper import ADVANCE_PER_TICK, advance_request, expire_offers, requests_to_advance, tick_work
+from server.steps.directory import ProviderDirectory
 
 log = logging.getLogger(__name__)
 JOB_DEFAULTS = {"coalesce": True, "max_instances": 1, "misfire_grace_time": 300}
@@ -41,6 +41,19 @@ SWEEP_BUDGET_SECONDS = 3.0
 SWEEP_WORKERS = 4  # requests advanced side by side on PostgreSQL
 
 
+def _expire_and_read(engine: Engine, now: datetime, limit: int) -> tuple[int, list[int], bool]:
+    """(offers expired, requests to advance, any SOS open). A quiet tick is one read transaction: a
+    write one (the writer lock, a commit) is opened only when an offer is past its deadline."""
+    with read_session(engine) as session:
+        offers_due, sos_open = tick_work(session=session, now=now)
+        if not offers_due:
+            return 0, requests_to_advance(session=session, now=now, limit=limit), sos_open
+    with write_session(engine) as session:  # expire first: requests whose offers all ended advance this tick
+        expired = expire_offers(session=session, now=now)
+    with read_session(engine) as session:
+        return expired, requests_to_advance(session=session, now=now, limit=limit), sos_open
+
+
 def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | None = None,
               budget_s: float = SWEEP_BUDGET_SECONDS, advance_limit: int = ADVANCE_PER_TICK) -> dict:
     """Every few seconds: expire offers, open next waves or escalate, escalate unanswered SOS.
@@ -48,10 +61,7 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
     Bounded work per tick: at most advance_limit requests, the oldest first, and none begun after
     budget_s; whatever is left waits for the next tick (`left` in the result says so)."""
     now, t0 = now or utcnow(), time.perf_counter()
-    with write_session(engine) as session:
-        expired = expire_offers(session=session, now=now)
-    with read_session(engine) as session:
-        ids = requests_to_advance(session=session, now=now, limit=advance_limit)
+    expired, ids, sos_open = _expire_and_read(engine, now, advance_limit)
     def advance(request_id: int) -> int:  # one transaction each: one request's trouble doesn't hold up the rest
         if time.perf_counter() - t0 > budget_s:
             return 0
@@ -70,8 +80,10 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
         # wait, so a few run side by side (each on its own connection and its own request's lock).
         with ThreadPoolExecutor(SWEEP_WORKERS, thread_name_prefix="linli-sweep") as pool:
             advanced = sum(pool.map(advance, ids))
-    with write_session(engine) as session:
-        sos = escalate_unacknowledged(session=session, now=now)
+    sos = 0
+    if sos_open:
+        with write_session(engine) as session:
+            sos = escalate_unacknowledged(session=session, now=now)
     result = {"expired": expired, "advanced": advanced, "left": advanced == advance_limit or advanced < len(ids),
               "sos_escalated": sos}
     log.info("sweep tick %.1f ms: %s", (time.perf_counter() - t0) * 1000, result)

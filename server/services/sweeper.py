@@ -10,9 +10,10 @@ from datetime import datetime
 from sqlalchemy import exists, update
 from sqlmodel import Session, select
 
-from dispatch.lifecycle import OfferStatus, RequestStatus
+from dispatch.lifecycle import OfferStatus, RequestStatus, SosStatus
 from models.providers import Provider
 from models.requests import Offer, ServiceRequest
+from models.sos import SosAlert
 from server.steps import outbox
 from server.steps.directory import ProviderDirectory
 from server.steps.waves import DISPATCH_HORIZON, open_next_wave
@@ -25,6 +26,15 @@ ADVANCE_PER_TICK = 300
 _OFFERS = Offer.__table__
 _PROVIDERS = Provider.__table__
 _REQUESTS = ServiceRequest.__table__
+_SOS = SosAlert.__table__
+
+
+def tick_work(*, session: Session, now: datetime) -> tuple[bool, bool]:
+    """(any offer past its deadline, any SOS alert open): read first, so that a quiet tick opens no
+    write transaction (each one waits for the writer lock and commits) for work there is not."""
+    due = select(_OFFERS.c.id).where(_OFFERS.c.status == OfferStatus.OFFERED.value, _OFFERS.c.expires_at <= now)
+    sos = select(_SOS.c.id).where(_SOS.c.status == SosStatus.OPEN.value)
+    return (session.execute(due.limit(1)).first() is not None, session.execute(sos.limit(1)).first() is not None)
 
 
 def expire_offers(*, session: Session, now: datetime, limit: int = EXPIRE_PER_TICK) -> int:
