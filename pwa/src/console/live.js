@@ -4,7 +4,7 @@ import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { errorText } from "../i18n.js";
 import { ct } from "./words.js";
-import { action, clock, messages, serviceName, table } from "./ui.js";
+import { action, clock, joined, messages, serviceName, table } from "./ui.js";
 import { me } from "./main.js";
 
 const EVENTS = new Set(["dashboard_updated", "sos_alert", "sos_updated", "request_updated"]);
@@ -92,7 +92,7 @@ const pick = (words) => (document.documentElement.lang === "en" ? words.en : wor
 
 function sosSection(alerts, box, refresh) {
   const items = alerts.map((s) => {
-    const acks = (s.acks || []).map((a) => a.name || a.role).join("、");
+    const acks = joined((s.acks || []).map((a) => a.name || a.role));
     const note = h("input", { id: `note-${s.id}`, name: "note", maxLength: 500, "aria-label": ct("resolveNote") });
     return h("li.sos-item", { "data-sos-id": s.id, "data-status": s.status },
       h("p.sos-name", h("strong", s.senior_name || `#${s.senior_id}`), " · ", h("span", ct(`sst_${s.status}`))),
@@ -135,7 +135,7 @@ function providerSection(providers) {
     h("h2", { id: "prov-h" }, `${ct("onDutyProviders")}（${providers.length}）`),
     providers.length ? table(ct("onDutyProviders"), [
       [ct("name"), (p) => p.name],
-      [ct("services"), (p) => (p.services || []).map(serviceName).join("、")],
+      [ct("services"), (p) => joined((p.services || []).map(serviceName))],
       [ct("status"), (p) => ct("load", { n: p.active_load ?? 0 })],
     ], providers, { rowProps: (p) => ({ "data-provider-id": p.id }) }) : h("p.empty", ct("noneNow")));
 }

@@ -2,14 +2,14 @@
 import { api } from "../api.js";
 import { h, mount } from "../dom.js";
 import { ct } from "./words.js";
-import { action, clock, load, messages, serviceName, table } from "./ui.js";
+import { action, clock, joined, load, messages, serviceName, table } from "./ui.js";
 
 export function providersPanel(root) {
   const box = messages();
   const queue = h("div", { id: "verify-queue" });
   const all = h("div", { id: "provider-list" });
   const complaints = h("div", { id: "complaints" });
-  const services = (p) => (p.services || []).map(serviceName).join("、");
+  const services = (p) => joined((p.services || []).map(serviceName));
 
   const drawQueue = () => load(queue, () => api("/providers?status=pending"), (list) => (list.length ? table(ct("verifyQueue"), [
     [ct("name"), (p) => p.name],

@@ -27,6 +27,8 @@ export const today = () => new Intl.DateTimeFormat("en-CA", { timeZone: TZ }).fo
 export const pct = (ratio) => (ratio === null || ratio === undefined ? "—" : `${(ratio * 100).toFixed(1)}%`);
 export const num = (x, digits = 0) => (x === null || x === undefined ? "—" : Number(x).toFixed(digits));
 export const serviceName = (code) => ct(code);
+/** Items joined as the language does: "、" in Chinese, ", " in English. */
+export const joined = (items) => items.join(getLang() === "en" ? ", " : "、");
 
 /** A place for a panel's messages (role=status, polite) with show(text, kind). */
 export function messages() {
