@@ -92,6 +92,8 @@ def test_console_panels_have_no_serious_accessibility_violations(console, world,
         desk.locator(f"#nav-{name}").click()
         expect(desk.locator("body")).to_have_attribute("data-panel", name)
         expect(desk.locator("#panel .loading")).to_have_count(0)
+        if name == "coverage":
+            expect(desk.locator("#coverage-map .leaflet-control-zoom-in")).to_be_visible()
         assert run_axe(desk) == [], name
         small = desk.evaluate("""() => [...document.querySelectorAll('#app *')].filter((el) => {
             const r = el.getBoundingClientRect(); return r.width > 0 && r.height > 0 &&
