@@ -22,7 +22,7 @@ from datetime import datetime, tzinfo
 import numpy as np
 from scipy.optimize import linear_sum_assignment
 from scipy.sparse import csr_matrix
-from scipy.sparse.csgraph import min_weight_full_bipartite_matching
+from scipy.sparse.csgraph import maximum_bipartite_matching, min_weight_full_bipartite_matching
 from scipy.spatial import cKDTree
 
 from dispatch.catalog import ServiceType
@@ -33,6 +33,7 @@ WORKING_HOURS = (7 * 60, 21 * 60)  # local minutes: providers are not sent out b
 UNPLACED_KM = 1.0e6  # the dummy "nobody" costs more than any journey
 NEAREST = 16
 _SERVICES = list(ServiceType)
+_BIT = {s: 1 << i for i, s in enumerate(_SERVICES)}
 
 
 @dataclass(frozen=True)
@@ -141,8 +142,10 @@ class _Matcher:
         xyz = unit_xyz([w.lat for w in workers], [w.lon for w in workers]) if workers else np.zeros((0, 3))
         self.radius = np.array([w.radius_km for w in workers], dtype=float)
         masks: dict[frozenset, int] = {}
-        self.services = np.array([masks.setdefault(w.services, sum(1 << _SERVICES.index(s) for s in w.services))
-                                  for w in workers], dtype=np.int64)
+        for w in workers:
+            if w.services not in masks:
+                masks[w.services] = sum(_BIT[s] for s in w.services)
+        self.services = np.array([masks[w.services] for w in workers], dtype=np.int64)
         self.hours = np.array([w.hours for w in workers], dtype=np.int64).reshape(-1, 2)
         self.has_busy = np.array([bool(w.busy) for w in workers], dtype=bool)
         self.index = {w.id: i for i, w in enumerate(workers)}
@@ -172,14 +175,15 @@ class _Matcher:
 
     def match(self, visits: list[Visit], extra: dict, k: int) -> list[tuple[Visit, int, float]]:
         """One round: each worker at most one of visits, least total travel, most visits placed."""
-        n, m = len(visits), len(self.workers)
+        m = len(self.workers)
         if m == 0:
             return []
         km, idx = self._nearest(visits, min(k, m))
         found = idx >= 0
         idx = np.where(found, idx, 0)
-        begin = np.array([_minutes(v.start, self.zone) for v in visits])[:, None]
-        end = np.array([_minutes(v.end, self.zone) or 24 * 60 for v in visits])[:, None]
+        minutes = _Minutes(self.zone)  # a day's visits share a few times
+        begin = np.array([minutes[v.start] for v in visits])[:, None]
+        end = np.array([minutes[v.end] or 24 * 60 for v in visits])[:, None]
         ok = found & (km <= self.radius[idx])
         ok &= (self.hours[idx, 0] <= begin) & (end <= self.hours[idx, 1]) & (end > begin)
         rows, cols = np.nonzero(ok)
@@ -194,14 +198,7 @@ class _Matcher:
         if rows.size == 0:
             return []
         workers = idx[rows, cols]
-        cost = km[rows, cols] + 1e-6  # explicit zeros would be read as "no edge"
-        data = np.concatenate([cost, np.full(n, UNPLACED_KM)])
-        r_all = np.concatenate([rows, np.arange(n)])
-        c_all = np.concatenate([workers, m + np.arange(n)])
-        graph = csr_matrix((data, (r_all, c_all)), shape=(n, m + n))
-        r_ind, c_ind = min_weight_full_bipartite_matching(graph)
-        real = c_ind < m
-        r_ind, c_ind = r_ind[real], c_ind[real]
+        r_ind, c_ind = _min_cost_matching(rows, workers, km[rows, cols] + 1e-6, m)  # 0 would read "no edge"
         keys = rows.astype(np.int64) * m + workers  # each edge once: a worker is among a visit's k once
         order = np.argsort(keys)
         at = order[np.searchsorted(keys, r_ind.astype(np.int64) * m + c_ind, sorter=order)]
@@ -214,6 +211,40 @@ class _Matcher:
             return False
         taken = extra.get(worker.id)
         return not taken or is_free(taken, visit.start, visit.end)
+
+
+def _min_cost_matching(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, m: int
+                       ) -> tuple[np.ndarray, np.ndarray]:
+    """The most rows matched, then the least total cost (rows to distinct columns), as (rows, cols).
+
+    Rows with no edge are left out. When the others can all be matched (Hopcroft-Karp says so in
+    well under a millisecond), LAPJVsp solves that; otherwise each row gets a dummy column costing
+    more than any journey, so a row is left unmatched only when that places more of the others."""
+    alive = np.unique(rows)
+    r = np.searchsorted(alive, rows)
+    plain = csr_matrix((cost, (r, cols)), shape=(alive.size, m))
+    if alive.size <= m and (maximum_bipartite_matching(plain, perm_type="column") >= 0).all():
+        r_ind, c_ind = min_weight_full_bipartite_matching(plain)
+        return alive[r_ind], c_ind
+    k = alive.size
+    graph = csr_matrix((np.concatenate([cost, np.full(k, UNPLACED_KM)]),
+                        (np.concatenate([r, np.arange(k)]), np.concatenate([cols, m + np.arange(k)]))),
+                       shape=(k, m + k))
+    r_ind, c_ind = min_weight_full_bipartite_matching(graph)
+    real = c_ind < m
+    return alive[r_ind[real]], c_ind[real]
+
+
+class _Minutes(dict):
+    """Local minutes after midnight of each moment, worked out once."""
+
+    def __init__(self, zone: tzinfo):
+        super().__init__()
+        self.zone = zone
+
+    def __missing__(self, moment: datetime) -> int:
+        value = self[moment] = _minutes(moment, self.zone)
+        return value
 
 
 def cost_matrix(visits: Sequence[Visit], workers: Sequence[Worker], *, zone: tzinfo) -> np.ndarray:

@@ -110,3 +110,27 @@ def test_sparse_matching_is_optimal_on_a_larger_random_case():
     exact = optimal_assignment(visits, workers, zone=SH)
     assert len(got.chosen) == len(exact.chosen)
     assert got.total_km <= exact.total_km * 1.01
+
+
+def test_more_visits_placed_before_less_travel_when_not_all_can_be():
+    # Both visits can only go to worker 10 (the nearer for each), visit 2 also to worker 11 far off:
+    # the matching places both (2 → 11) rather than the cheaper single pick.
+    visits = [visit(1, 0.0), visit(2, 1.0, service=ServiceType.CLEANING)]
+    workers = [worker(10, 0.5), worker(11, 5.5, radius=5.0, services=[ServiceType.CLEANING])]
+    got = assign_visits(visits, workers, zone=SH, max_rounds=1)
+    assert got.chosen == {1: 10, 2: 11}
+    # Three visits, one worker in reach of them all and nobody else: one placed, the nearest.
+    crowd = [visit(1, 0.3), visit(2, 0.1), visit(3, -0.2), visit(4, 50.0)]
+    got = assign_visits(crowd, [worker(10), worker(12, 80.0)], zone=SH, max_rounds=1)
+    assert got.chosen == {2: 10} and got.unassigned == [1, 3, 4]
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_sparse_matching_equals_the_dense_optimum_with_scarce_supply(seed):
+    rng = random.Random(seed)  # more visits than workers within reach: the dummy columns decide
+    visits = [visit(i, rng.uniform(-6, 6), rng.uniform(-6, 6)) for i in range(60)]
+    workers = [worker(1000 + j, rng.uniform(-6, 6), rng.uniform(-6, 6), radius=2.5) for j in range(40)]
+    got = assign_visits(visits, workers, zone=SH, max_rounds=1)
+    exact = optimal_assignment(visits, workers, zone=SH)
+    assert len(got.chosen) == len(exact.chosen) < len(visits)
+    assert got.total_km == pytest.approx(exact.total_km, rel=1e-9)
