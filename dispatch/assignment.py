@@ -31,6 +31,7 @@ from dispatch.visits import is_free
 
 WORKING_HOURS = (7 * 60, 21 * 60)  # local minutes: providers are not sent out before 07:00 or after 21:00
 UNPLACED_KM = 1.0e6  # the dummy "nobody" costs more than any journey
+TIE_BREAK = 1.0e-9  # relative: between assignments of equal travel, the earlier visits get the nearer providers
 NEAREST = 16
 _SERVICES = list(ServiceType)
 _BIT = {s: 1 << i for i, s in enumerate(_SERVICES)}
@@ -198,7 +199,7 @@ class _Matcher:
         if rows.size == 0:
             return []
         workers = idx[rows, cols]
-        r_ind, c_ind = _min_cost_matching(rows, workers, km[rows, cols] + 1e-6, m)  # 0 would read "no edge"
+        r_ind, c_ind = _min_cost_matching(rows, workers, km[rows, cols] + 1e-6, len(visits), m)  # 0: "no edge"
         keys = rows.astype(np.int64) * m + workers  # each edge once: a worker is among a visit's k once
         order = np.argsort(keys)
         at = order[np.searchsorted(keys, r_ind.astype(np.int64) * m + c_ind, sorter=order)]
@@ -213,21 +214,24 @@ class _Matcher:
         return not taken or is_free(taken, visit.start, visit.end)
 
 
-def _min_cost_matching(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, m: int
+def _min_cost_matching(rows: np.ndarray, cols: np.ndarray, cost: np.ndarray, n: int, m: int
                        ) -> tuple[np.ndarray, np.ndarray]:
     """The most rows matched, then the least total cost (rows to distinct columns), as (rows, cols).
 
     Rows with no edge are left out. When the others can all be matched (Hopcroft-Karp says so in
-    well under a millisecond), LAPJVsp solves that; otherwise each row gets a dummy column costing
-    more than any journey, so a row is left unmatched only when that places more of the others."""
+    well under a millisecond), LAPJVsp solves that alone; otherwise each row gets a dummy column
+    costing more than any journey, so a row is left unmatched only when that places more of the
+    others. Ties go to the earlier rows (placed first, then nearer), whichever way it is solved."""
     alive = np.unique(rows)
     r = np.searchsorted(alive, rows)
+    first = 1.0 + TIE_BREAK * (1.0 - np.arange(n) / n)  # row i's costs, its dummy's too, × a hair more than i+1's
+    cost = cost * first[rows]
     plain = csr_matrix((cost, (r, cols)), shape=(alive.size, m))
     if alive.size <= m and (maximum_bipartite_matching(plain, perm_type="column") >= 0).all():
         r_ind, c_ind = min_weight_full_bipartite_matching(plain)
         return alive[r_ind], c_ind
     k = alive.size
-    graph = csr_matrix((np.concatenate([cost, np.full(k, UNPLACED_KM)]),
+    graph = csr_matrix((np.concatenate([cost, UNPLACED_KM * first[alive]]),
                         (np.concatenate([r, np.arange(k)]), np.concatenate([cols, m + np.arange(k)]))),
                        shape=(k, m + k))
     r_ind, c_ind = min_weight_full_bipartite_matching(graph)

@@ -238,7 +238,7 @@ def materialise_plans(*, session: Session, now: datetime, after_id: int = 0, lim
     """Clock job: make the next 14 days of visits of up to `limit` active plans with ids above
     after_id that are not yet made that far; returns (visits added, last plan id seen, 0 when done)."""
     end = materialise_until(now, local_zone())
-    plans = session.execute(sa_select(*PLAN_COLUMNS).where(
+    plans = session.connection().execute(sa_select(*PLAN_COLUMNS).where(  # rows, not the ORM's loading
         Plan.status == PlanStatus.ACTIVE.value, Plan.id > after_id,
         or_(Plan.materialised_until.is_(None), Plan.materialised_until < end)).order_by(Plan.id).limit(limit)).all()
     added = materialise(session, list(plans), now=now)

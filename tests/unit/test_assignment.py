@@ -134,3 +134,13 @@ def test_sparse_matching_equals_the_dense_optimum_with_scarce_supply(seed):
     exact = optimal_assignment(visits, workers, zone=SH)
     assert len(got.chosen) == len(exact.chosen) < len(visits)
     assert got.total_km == pytest.approx(exact.total_km, rel=1e-9)
+
+
+def test_ties_go_to_the_earlier_visits_placed_first_then_nearer():
+    near, far = worker(10, 0.5), worker(11, 3.0)
+    two = [visit(1, 0.0, start=NINE + timedelta(days=1)), visit(2, 0.0, start=NINE + timedelta(days=2))]
+    assert assign_visits(two, [far, near], zone=SH, max_rounds=1).chosen == {1: 10, 2: 11}
+    assert assign_visits(two[::-1], [near, far], zone=SH, max_rounds=1).chosen == {2: 10, 1: 11}
+    three = [visit(i, 0.0, start=NINE + timedelta(days=i)) for i in (1, 2, 3)]  # two workers: one left out
+    got = assign_visits(three, [far, near], zone=SH, max_rounds=1)
+    assert got.chosen == {1: 10, 2: 11} and got.unassigned == [3]
