@@ -188,3 +188,17 @@ def test_who_may_create_a_plan(w):
         _plan(w, user=stranger, rule="FREQ=WEEKLY;BYDAY=TH")
     with pytest.raises(NotFound):
         _plan(w, user=f.staff(s, f.other_community(s, com)), rule="FREQ=WEEKLY;BYDAY=FR")
+
+
+def test_the_clock_marks_each_plan_made_up_to_the_window_and_then_reads_none(w):
+    from dispatch.recurrence import materialise_until
+    from models.plans import Plan
+
+    made = [_plan(w), _plan(w, service_type="cleaning")]
+    w["s"].expire_all()
+    assert {w["s"].get(Plan, p.id).materialised_until for p in made} == {materialise_until(NOW, SH)}  # on creation
+    later = NOW + timedelta(days=3)
+    assert _run_clock(w["s"], later) > 0
+    w["s"].expire_all()
+    assert {w["s"].get(Plan, p.id).materialised_until for p in made} == {materialise_until(later, SH)}
+    assert plans.materialise_plans(session=w["s"], now=later + timedelta(hours=2)) == (0, 0)  # nobody behind
