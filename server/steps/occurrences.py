@@ -145,7 +145,7 @@ def _visit_rows(session: Session, live: list, now: datetime, end: datetime, zone
     return rows
 
 
-@lru_cache(maxsize=4096)
+@lru_cache(maxsize=16384)  # shapes of a day's window (1,115 for the reference mix); a few MB
 def _shared_tails(key: tuple, sqlite_text: bool) -> tuple[tuple, ...]:
     """The visits of a shared rule shape as the driver takes them, kept across the clock's batches."""
     return tuple(_tails(shared_occurrences(key), _Stamp(sqlite_text)))
