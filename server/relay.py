@@ -20,6 +20,8 @@ from sqlalchemy import bindparam, func, update
 from sqlalchemy.engine import Engine
 from sqlmodel import select
 
+from models.accounts import StaffCommunity
+from models.driver import DriverQuery, driver_connection
 from models.engine import READONLY, read_session, write_session
 from models.events import Event
 from models.types import utcnow
@@ -56,23 +58,27 @@ _CLAIM = (update(_EVENTS)
 
 
 _LAST_EVENT = select(func.max(_EVENTS.c.id))
-_PENDING = select(_EVENTS.c.id).where(_EVENTS.c.relayed_at.is_(None)).limit(1)
+# The replay's reads run on the driver's connection (models/driver.py): a reconnect storm runs them
+# for every socket.
+_PENDING = DriverQuery(select(_EVENTS.c.id).where(_EVENTS.c.relayed_at.is_(None)).limit(1))
 _WIRE = (_EVENTS.c.id, _EVENTS.c.type, _EVENTS.c.payload)
 
 
 def _replay_statements():
-    """The replay's reads, built once for each kind of reader: a user only, a user and some
-    communities (staff), a user and every community (an admin)."""
+    """The replay's reads, built once for each kind of reader: a user only, a user and their
+    communities (staff: the communities they answer for), a user and every community (an admin)."""
     c = _EVENTS.c
     mine = c.user_id == bindparam("user_id")
-    addressed = {"user": mine, "some": mine | c.community_id.in_(bindparam("rooms", expanding=True)),
-                 "all": mine | c.community_id.is_not(None)}
+    staff = StaffCommunity.__table__.c
+    theirs = select(staff.community_id).where(staff.user_id == bindparam("user_id")).scalar_subquery()
+    addressed = {"user": mine, "some": mine | c.community_id.in_(theirs), "all": mine | c.community_id.is_not(None)}
     relayed = c.relayed_at.is_not(None) & (c.type != REVOKED)
-    late = {kind: select(*_WIRE).where(where, relayed, c.id < bindparam("after"), c.relayed_at > bindparam("since"))
-            .order_by(c.id) for kind, where in addressed.items()}
-    page = {kind: select(*_WIRE).where(where, relayed, c.id > bindparam("after")).order_by(c.id)
-            .limit(bindparam("limit")) for kind, where in addressed.items()}
-    return select(c.relayed_at).where(c.id == bindparam("after")), late, page
+    late = {kind: DriverQuery(select(*_WIRE).where(where, relayed, c.id < bindparam("after"),
+                                                   c.relayed_at > bindparam("since")).order_by(c.id))
+            for kind, where in addressed.items()}
+    page = {kind: DriverQuery(select(*_WIRE).where(where, relayed, c.id > bindparam("after")).order_by(c.id)
+                              .limit(bindparam("limit"))) for kind, where in addressed.items()}
+    return DriverQuery(select(c.relayed_at).where(c.id == bindparam("after"))), late, page
 
 
 _RELAYED_AT, _LATE, _PAGE = _replay_statements()
@@ -203,38 +209,33 @@ class Relay:
         A reconnect storm replays for every socket: the claim's write transaction is taken only
         when a cheap read finds events pending, and the reads are on the tables, not the ORM.
         """
-        with self._drain_lock:
-            conn = self._reader.connect()
-            try:
-                if conn.execute(_PENDING).first() is not None:
-                    conn.close()
-                    while self._claim_and_emit() == BATCH:
-                        pass
-                    conn = self._reader.connect()  # a snapshot that has the claim
-                if join is not None:
-                    join()
-                sent = 0
-                for event in self._missed(conn, user_id, communities, after):
-                    send(event.type, {"event_id": event.id, "type": event.type, **event.payload})
-                    sent += 1
-            finally:
-                conn.close()
+        with self._drain_lock, driver_connection(self._engine) as conn:  # each read its own transaction
+            if _PENDING.first(conn, self._engine.dialect, {}) is not None:
+                while self._claim_and_emit() == BATCH:
+                    pass
+            if join is not None:
+                join()
+            sent = 0
+            for event in self._missed(conn, user_id, communities, after):
+                send(event.type, {"event_id": event.id, "type": event.type, **event.payload})
+                sent += 1
         return sent
 
-    @staticmethod
-    def _missed(conn, user_id: int, communities: set[int] | None, after: int):
-        """Relayed events for this user after `after`, in id order, page by page.
+    def _missed(self, conn, user_id: int, communities: set[int] | None, after: int):
+        """Relayed events for this user after `after`, in id order, page by page; communities: None
+        for every community (an admin), a non-empty set for the staff's own (read from their
+        staff_community rows), empty for none.
 
         On PostgreSQL an id is taken before its transaction commits, so an event with a lower id
         can be relayed after `after` was: those come too (anything relayed since `after` was).
         """
         kind = "all" if communities is None else "some" if communities else "user"
-        params = {"user_id": user_id, "rooms": sorted(communities or ()), "after": after}
-        since = conn.execute(_RELAYED_AT, params).scalar()
-        if since is not None:  # relayed in a later batch than `after`, though numbered before it
-            yield from conn.execute(_LATE[kind], {**params, "since": since}).all()
+        dialect, params = self._engine.dialect, {"user_id": user_id, "after": after}
+        since = _RELAYED_AT.first(conn, dialect, params)
+        if since is not None and since.relayed_at is not None:  # relayed in a later batch, numbered before
+            yield from _LATE[kind].all(conn, dialect, {**params, "since": since.relayed_at})
         while True:
-            page = conn.execute(_PAGE[kind], {**params, "limit": REPLAY_PAGE}).all()
+            page = _PAGE[kind].all(conn, dialect, {**params, "limit": REPLAY_PAGE})
             yield from page
             if len(page) < REPLAY_PAGE:
                 return

@@ -1,7 +1,7 @@
 """The WSGI entry for gunicorn (Procfile `web`): one gevent worker per process, jobs left to `clock`."""
-from gevent import monkey
+from server.entry import patch_gevent
 
-monkey.patch_all()
+patch_gevent()
 
 from server import create_app  # noqa: E402
 from server.config import Settings  # noqa: E402

@@ -12,7 +12,7 @@ from werkzeug.http import parse_cookie
 
 from dispatch.catalog import Role
 from models.accounts import AuthToken, StaffCommunity, User
-from models.engine import READONLY
+from models.driver import DriverQuery, driver_connection
 from models.places import Community
 from models.types import utcnow
 from server.auth import COOKIE
@@ -23,18 +23,17 @@ from server.state import state
 
 log = logging.getLogger(__name__)
 MAX_EVENT_ID = 2**63 - 1  # event ids are BIGINT
-READER_KEY = "linli.sockets.reader"
 
 _USERS, _TOKENS = User.__table__.c, AuthToken.__table__.c
 # The same conditions as every authenticated request (server.services.accounts.user_for_token), read
-# as four columns on the tables: built once, no ORM entity.
-_SIGNED_IN = (select(_USERS.id, _USERS.role, _TOKENS.id.label("token_id"), _TOKENS.expires_at)
-              .select_from(AuthToken.__table__.join(User.__table__, _TOKENS.user_id == _USERS.id))
-              .where(_TOKENS.token_hash == bindparam("digest"), _TOKENS.revoked_at.is_(None),
-                     _TOKENS.expires_at > bindparam("now"), _USERS.is_active.is_(True)))
-_STAFF_ROOMS = select(StaffCommunity.__table__.c.community_id).where(
-    StaffCommunity.__table__.c.user_id == bindparam("user_id"))
-_ALL_COMMUNITIES = select(Community.__table__.c.id)
+# as four columns on the tables, on the driver's connection (models/driver.py): built once, no ORM entity.
+_SIGNED_IN = DriverQuery(select(_USERS.id, _USERS.role, _TOKENS.id.label("token_id"), _TOKENS.expires_at)
+                         .select_from(AuthToken.__table__.join(User.__table__, _TOKENS.user_id == _USERS.id))
+                         .where(_TOKENS.token_hash == bindparam("digest"), _TOKENS.revoked_at.is_(None),
+                                _TOKENS.expires_at > bindparam("now"), _USERS.is_active.is_(True)))
+_STAFF_ROOMS = DriverQuery(select(StaffCommunity.__table__.c.community_id).where(
+    StaffCommunity.__table__.c.user_id == bindparam("user_id")))
+_ALL_COMMUNITIES = DriverQuery(select(Community.__table__.c.id))
 
 
 class SignIn(NamedTuple):
@@ -67,18 +66,16 @@ def _signed_in(held, environ, auth) -> SignIn | None:
     token = token or parse_cookie(environ.get("HTTP_COOKIE", "")).get(COOKIE)
     if not token or not isinstance(token, str):
         return None
-    engine = held.extras.get(READER_KEY)
-    if engine is None:  # made once: execution_options() builds a new engine proxy on each call
-        engine = held.extras[READER_KEY] = held.engine.execution_options(**{READONLY: True})
-    with engine.connect() as conn:
-        row = conn.execute(_SIGNED_IN, {"digest": token_digest(token), "now": utcnow()}).first()
+    engine = held.engine
+    with driver_connection(engine) as conn:
+        row = _SIGNED_IN.first(conn, engine.dialect, {"digest": token_digest(token), "now": utcnow()})
         if row is None:
             return None
         role = Role(row.role)
         if role == Role.ADMIN:
-            scope, rooms = None, set(conn.execute(_ALL_COMMUNITIES).scalars())
+            scope, rooms = None, {r.id for r in _ALL_COMMUNITIES.all(conn, engine.dialect, {})}
         elif role == Role.CENTER_STAFF:
-            scope = rooms = set(conn.execute(_STAFF_ROOMS, {"user_id": row.id}).scalars())
+            scope = rooms = {r.community_id for r in _STAFF_ROOMS.all(conn, engine.dialect, {"user_id": row.id})}
         else:
             scope, rooms = set(), set()
     return SignIn(row.id, role, row.token_id, row.expires_at, scope, rooms)

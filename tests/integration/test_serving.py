@@ -63,6 +63,40 @@ def test_every_connection_sends_without_delay():
     assert out["statuses"] == ["HTTP/1.1 200 OK"] * 2
 
 
+HEADER_BLOCKS = [
+    b"Host: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\nSec-WebSocket-Key: dGhl==\r\n\r\n",
+    b"A:  spaced value  \r\nB:\tv\r\nEmpty:\r\nX-Folded: a\r\n  b\r\n\r\nthe body, not a header: 1\r\n",
+    b"Content-Length: 5\r\nTransfer-Encoding: chunked\r\n\r\n",
+    b"Host: y\n\n",
+    b"\r\n",
+]
+
+
+@pytest.mark.parametrize("block", HEADER_BLOCKS)
+def test_headers_are_read_as_the_standard_library_reads_them(block):
+    from io import BytesIO
+
+    from gevent import pywsgi
+
+    from server.serving import read_headers
+
+    ours, theirs = read_headers(BytesIO(block)), pywsgi.headers_factory(BytesIO(block))
+    assert ours._headers == theirs._headers and not ours.status
+    assert list(ours.headers) == list(theirs.headers)
+    assert ours.get("content-length") == theirs.get("content-length")
+
+
+def test_a_malformed_or_oversized_header_block_is_refused():
+    from io import BytesIO
+
+    from server.serving import ConnectionHandler, read_headers
+
+    assert read_headers(BytesIO(b"Host: x\r\nno colon here\r\n\r\n")).status == "Invalid header line"
+    assert read_headers(BytesIO(b"Host : x\r\n\r\n")).status == "Invalid header line"  # RFC 9112: no space
+    too_long = b"X: " + b"a" * 70_000 + b"\r\n\r\n"
+    assert ConnectionHandler.MessageClass(None, BytesIO(too_long)).status == "Line too long"
+
+
 # --- a real server ----------------------------------------------------------------------------------
 
 def _limit_descriptors(limit: int):
