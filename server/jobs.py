@@ -62,6 +62,7 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
     budget_s; whatever is left waits for the next tick (`left` in the result says so)."""
     now, t0 = now or utcnow(), time.perf_counter()
     expired, ids, sos_open = _expire_and_read(engine, now, advance_limit)
+    t_read = time.perf_counter()
     def advance(request_id: int) -> int:  # one transaction each: one request's trouble doesn't hold up the rest
         if time.perf_counter() - t0 > budget_s:
             return 0
@@ -85,7 +86,7 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
         with write_session(engine) as session:
             sos = escalate_unacknowledged(session=session, now=now)
     result = {"expired": expired, "advanced": advanced, "left": advanced == advance_limit or advanced < len(ids),
-              "sos_escalated": sos}
+              "sos_escalated": sos, "expire_and_read_ms": round((t_read - t0) * 1000)}
     log.info("sweep tick %.1f ms: %s", (time.perf_counter() - t0) * 1000, result)
     return result
 

@@ -17,7 +17,6 @@ import logging
 import os
 import socket
 import time
-
 from http import client as http_client
 
 from gevent import pywsgi
@@ -106,7 +105,7 @@ def read_headers(fp) -> pywsgi.OldMessage:
 class ConnectionHandler(pywsgi.WSGIHandler):
     """One client connection: its HTTP requests one after another, or its WebSocket."""
 
-    def MessageClass(self, fp, *_args):  # noqa: N802 (pywsgi's name)
+    def MessageClass(self, fp, *_args):
         try:
             return read_headers(fp)
         except http_client.LineTooLong:
