@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 import random
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlmodel import Session, func, select
 
@@ -21,8 +22,10 @@ from models.accounts import StaffCommunity, User
 from models.places import Community, District
 from models.providers import Organization, Provider
 from models.seniors import Assessment, FamilyLink, Senior
+from models.types import utcnow
 from server import security
 from server.errors import Conflict
+from server.services.demo_history import seed_history
 
 DEMO_PASSWORD = "linli2018"
 ADMIN_PHONE = "13800000000"
@@ -42,11 +45,14 @@ class DemoCounts:
     providers: int
     organizations: int
     staff: int
+    past_visits: int = 0
 
 
-def seed_demo(*, session: Session, seniors: int = 2000, providers: int = 300, seed: int = 2018) -> DemoCounts:
-    """Fill an empty database with demo data; the same seed always gives the same data. `providers`
-    counts the duty roster too, which is made whole even when it alone is more."""
+def seed_demo(*, session: Session, seniors: int = 2000, providers: int = 300, seed: int = 2018,
+              now: datetime | None = None) -> DemoCounts:
+    """Fill an empty database with demo data and the month before now (server.services.demo_history);
+    the same seed always gives the same data. `providers` counts the duty roster too, which is made
+    whole even when it alone is more."""
     if session.exec(select(func.count()).select_from(Senior)).one():
         raise Conflict("数据库已有老人数据 / The database already has seniors", code="not_empty")
     rng = random.Random(seed)
@@ -63,8 +69,10 @@ def seed_demo(*, session: Session, seniors: int = 2000, providers: int = 300, se
     made = _roster(session, rng, stations, orgs, password_hash)
     made += _providers(session, rng, communities, weights, orgs, max(0, providers - made), password_hash,
                        first_number=made + 1)
+    session.flush()
+    visits = seed_history(session=session, seed=seed, now=now or utcnow())
     session.commit()
-    return DemoCounts(seniors=seniors, providers=made, organizations=len(orgs), staff=staff)
+    return DemoCounts(seniors=seniors, providers=made, organizations=len(orgs), staff=staff, past_visits=visits)
 
 
 def _user(session: Session, phone: str, name: str, role: Role, password_hash: str) -> User:

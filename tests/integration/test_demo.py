@@ -94,3 +94,50 @@ def test_every_senior_a_demo_login_books_for_is_offered_every_service(db_session
             outcomes[number, service.value] = booked.status
     assert len(outcomes) == 100 * len(ServiceType)
     assert {k: v for k, v in outcomes.items() if v != RequestStatus.OFFERING} == {}
+
+
+def test_the_demo_has_a_month_of_history_all_of_it_over(db_session):
+    """The console's statistics, subsidies and complaints have something to show after `make run`:
+    past visits (some flagged), ratings, SOS alerts and complaints; nothing active, nothing in the
+    future, nothing for seniors 1-50 (the README's walk books for senior 1)."""
+    from datetime import timedelta
+
+    from models.complaints import Complaint
+    from models.requests import Rating, ServiceRequest
+    from models.sos import SosAlert
+
+    now = utcnow()
+    counts = seed_demo(session=db_session, seniors=300, providers=60, seed=2018, now=now)
+    visits = db_session.exec(select(ServiceRequest)).all()
+    assert counts.past_visits == len(visits) > 300
+    assert {v.status for v in visits} == {RequestStatus.COMPLETED, RequestStatus.CANCELLED}
+    assert all(now - timedelta(days=32) < v.created_at < now for v in visits)
+    assert all((v.completed_at or v.cancelled_at) < now for v in visits)
+    assert min(v.senior_id for v in visits) > 50
+    done = [v for v in visits if v.status == RequestStatus.COMPLETED]
+    assert all(v.provider_id and v.checkin_at < v.checkout_at == v.completed_at for v in done)
+    assert any(v.escalated_at for v in done) and any(v.checkin_flagged for v in done)
+    assert db_session.exec(select(func.count()).select_from(Rating)).one() > 50
+    assert sorted(c.upheld for c in db_session.exec(select(Complaint)).all()
+                  if c.upheld is not None) == [False, True]
+    alerts = db_session.exec(select(SosAlert)).all()
+    assert alerts and all(a.status == "resolved" and a.acked_at < a.resolved_at < now for a in alerts)
+
+
+def test_the_history_is_the_same_whatever_the_hour_of_seeding(tmp_path):
+    """The README's walk names the request ids after the history: they must not depend on the hour."""
+    from datetime import timedelta
+
+    from models.requests import ServiceRequest
+
+    made = []
+    for hours in (0, 7, 19):
+        (tmp_path / str(hours)).mkdir()
+        engine = sqlite_engine(tmp_path / str(hours))
+        with write_session(engine) as session:
+            now = utcnow().replace(hour=0, minute=5) + timedelta(hours=hours)
+            seed_demo(session=session, seniors=200, providers=40, seed=2018, now=now)
+            made.append([(v.senior_id, v.service_type, v.status, v.provider_id)
+                         for v in session.exec(select(ServiceRequest).order_by(ServiceRequest.id)).all()])
+        engine.dispose()
+    assert made[0] == made[1] == made[2] and made[0]
