@@ -6,7 +6,7 @@ from typing import Annotated, Literal
 
 from pydantic import Discriminator, RootModel
 from pydantic import Field as PField
-from sqlalchemy import JSON, Column, Index, UniqueConstraint
+from sqlalchemy import JSON, Column, Index, UniqueConstraint, text
 from sqlmodel import Field, SQLModel
 
 from dispatch.catalog import ServiceType
@@ -21,7 +21,11 @@ def _when(nullable: bool = True, index: bool = False):
 
 class ServiceRequest(SQLModel, table=True):
     __tablename__ = "service_request"
-    __table_args__ = (Index("ix_request_provider_window", "provider_id", "status", "scheduled_start"),
+    # A provider's visits by status and time (who is free when): only rows with a provider, so the
+    # many visits not yet assigned (14 days of plan visits) are not written into it.
+    __table_args__ = (Index("ix_request_provider_window", "provider_id", "status", "scheduled_start",
+                            sqlite_where=text("provider_id IS NOT NULL"),
+                            postgresql_where=text("provider_id IS NOT NULL")),
                       # A plan's visit is materialised once: re-runs and a second clock insert nothing.
                       Index("uq_request_plan_occurrence", "plan_id", "occurrence_start", unique=True),
                       # The sweeper's "pending and due" range: with 14 days of plan visits pending, an
@@ -31,8 +35,9 @@ class ServiceRequest(SQLModel, table=True):
     senior_id: int = Field(foreign_key="senior.id", index=True)
     community_id: int = Field(foreign_key="community.id", index=True)
     service_type: ServiceType = Field(sa_column=Column(EnumText(ServiceType), nullable=False))
+    # No index of its own: ix_request_status_start begins with it.
     status: RequestStatus = Field(default=RequestStatus.PENDING,
-                                  sa_column=Column(EnumText(RequestStatus), nullable=False, index=True))
+                                  sa_column=Column(EnumText(RequestStatus), nullable=False))
     asap: bool = False
     scheduled_start: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False, index=True))
     scheduled_end: datetime = Field(sa_column=Column(UTCDateTime(), nullable=False))

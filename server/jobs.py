@@ -86,8 +86,9 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
         with write_session(engine) as session:
             sos = escalate_unacknowledged(session=session, now=now)
     result = {"expired": expired, "advanced": advanced, "left": advanced == advance_limit or advanced < len(ids),
-              "sos_escalated": sos, "expire_and_read_ms": round((t_read - t0) * 1000)}
-    log.info("sweep tick %.1f ms: %s", (time.perf_counter() - t0) * 1000, result)
+              "sos_escalated": sos}
+    log.info("sweep tick %.1f ms (expiring and reading %.1f ms): %s", (time.perf_counter() - t0) * 1000,
+             (t_read - t0) * 1000, result)
     return result
 
 
