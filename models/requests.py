@@ -73,9 +73,13 @@ class ServiceRequest(SQLModel, table=True):
 
 
 class Offer(SQLModel, table=True):
-    __table_args__ = (UniqueConstraint("request_id", "provider_id"),)
+    # (request_id, status): "has this request a live offer" is one probe (the sweep asks it of every
+    # offering request each tick; with an index on request_id alone PostgreSQL intersected it with
+    # the whole status index for each request).
+    __table_args__ = (UniqueConstraint("request_id", "provider_id"),
+                      Index("ix_offer_request_status", "request_id", "status"))
     id: int | None = Field(default=None, primary_key=True)
-    request_id: int = Field(foreign_key="service_request.id", index=True)
+    request_id: int = Field(foreign_key="service_request.id")
     provider_id: int = Field(foreign_key="provider.id", index=True)
     wave: int
     status: OfferStatus = Field(default=OfferStatus.OFFERED,
