@@ -128,9 +128,11 @@ export const setLang = (value) => {
 };
 export const getLang = () => lang;
 
+/** text with each {name} replaced by vars[name] (the phone app's and the console's words). */
+export const fill = (text, vars = {}) => text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
+
 export function t(key, vars = {}) {
-  const text = (lang === "en" ? en : zh)[key] ?? zh[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
+  return fill((lang === "en" ? en : zh)[key] ?? zh[key] ?? key, vars);
 }
 
 /** An API error in the user's language: a known code, else the server's message (zh / en halves). */

@@ -1,5 +1,5 @@
 // The console's words in zh-CN (first) and English; unknown keys fall back to the phone app's (i18n.js).
-import { t, getLang } from "../i18n.js";
+import { fill, t, getLang } from "../i18n.js";
 
 const zh = {
   console: "社区中心控制台", staffOnly: "控制台仅供社区工作人员和管理员使用。", toPhoneApp: "打开手机版",
@@ -86,6 +86,5 @@ const en = {
 /** A console word, else the phone app's word for the key. */
 export function ct(key, vars = {}) {
   const text = (getLang() === "en" ? en : zh)[key];
-  if (text === undefined) return t(key, vars);
-  return text.replace(/\{(\w+)\}/g, (_, k) => (vars[k] ?? ""));
+  return text === undefined ? t(key, vars) : fill(text, vars);
 }
