@@ -2,7 +2,8 @@
 provider's phone live; an SOS raised by a senior appears without a reload; axe-core on the main panels."""
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from playwright.sync_api import expect
@@ -169,6 +170,29 @@ def test_hotline_booking_by_keyboard_then_the_coverage_map_and_a_plan_paused(con
     row.get_by_role("button", name="恢复计划").click()
     expect(row).to_have_attribute("data-status", "active")
     assert desk.csp_errors == []
+
+
+def test_staff_set_up_a_weekly_care_visit_for_an_elder_who_phones_in(console, world, staff_phone):
+    """Center staff make a recurring plan for an elder (issue 10: plans for staff too): a weekly 关爱探访
+    care visit on Monday and Wednesday at 10:00, from the hotline panel; the API holds it."""
+    desk = console(staff_phone, "/console/hotline")
+    desk.locator("#senior-q").fill("王秀")
+    desk.locator("#senior-search button[type=submit]").click()
+    desk.locator(f"#pick-{world.senior_id}").click()
+    desk.locator("#hotline-form input[value=weekly]").check()
+    desk.locator("#book").click()
+    expect(desk.locator("#panel > .messages")).to_contain_text("请至少选择一天")  # no day: nothing sent
+    desk.locator("#plan-days input[value=MO]").check()
+    desk.locator("#plan-days input[value=WE]").check()
+    desk.locator("#plan-time").fill("10:00")
+    desk.locator("#care-visit").check()
+    desk.locator("#book").click()
+    expect(desk.locator("#panel > .messages")).to_contain_text("已为王秀兰建立定期助餐：一、三")
+    staff = api_as(world, staff_phone)
+    plans = staff.get(f"{staff.base}/plans", params={"senior_id": world.senior_id}).json()
+    local = [datetime.fromisoformat(p["start"]).astimezone(ZoneInfo("Asia/Shanghai")) for p in plans]
+    assert [(p["rrule"], p["kind"]) for p in plans] == [("FREQ=WEEKLY;BYDAY=MO,WE", "care_visit")]
+    assert f"{local[0]:%H:%M}" == "10:00" and local[0].weekday() in (0, 2)
 
 
 def test_providers_panel_verifies_suspends_with_a_reason_and_resolves_a_complaint(console, world, staff_phone):

@@ -5,7 +5,9 @@ import { api, newKey } from "../api.js";
 import { t, when, errorText, getLang, dayKey, TZ } from "../i18n.js";
 import { state, changed, refresh, toast, seniorName } from "../store.js";
 
-export const BYDAY = ["MO", "TU", "WE", "TH", "FR", "SA", "SU"]; // 一 … 日, the order shown
+import { BYDAY } from "../weekly-rule.js";
+
+export { BYDAY };
 export const dayWords = () => t("days").split(",");
 export const dayNames = () => t("dayNames").split(",");
 

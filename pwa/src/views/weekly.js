@@ -6,26 +6,11 @@ import { api, newKey } from "../api.js";
 import { t, errorText } from "../i18n.js";
 import { state, refresh, toast, seniorName } from "../store.js";
 import { navigate } from "../main.js";
-import { BYDAY, dayWords, dayNames, daysWords, timeWords } from "./plans.js";
+import { BYDAY, nextStart, rruleOf } from "../weekly-rule.js";
+import { dayWords, dayNames, daysWords, timeWords } from "./plans.js";
 
 const PRESETS = ["09:00", "11:30", "15:00"];
-const HOUR = 3600000;
 let form = null; // {key, days: Set of BYDAY codes, time: "HH:MM", sending}
-
-/** The first chosen weekday at that time, at least 30 minutes from now, as Shanghai wall-clock "YYYY-MM-DDTHH:MM:00". */
-export function nextStart(days, time, now = Date.now()) {
-  const [hr, min] = time.split(":").map(Number);
-  const sh = new Date(now + 8 * HOUR);
-  for (let i = 0; i < 8; i += 1) {
-    const local = new Date(Date.UTC(sh.getUTCFullYear(), sh.getUTCMonth(), sh.getUTCDate() + i, hr, min));
-    if (days.has(BYDAY[(local.getUTCDay() + 6) % 7]) && local.getTime() - 8 * HOUR > now + HOUR / 2) {
-      return local.toISOString().slice(0, 19);
-    }
-  }
-  return null;
-}
-
-export const rruleOf = (days) => `FREQ=WEEKLY;BYDAY=${BYDAY.filter((c) => days.has(c)).join(",")}`;
 
 function summaryText(service) {
   if (!form.days.size) return t("pickDays");
