@@ -16,7 +16,6 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import numpy as np
-from sqlalchemy import update
 from sqlalchemy.engine import Engine
 from sqlmodel import Session, select
 
@@ -24,9 +23,10 @@ from dispatch.catalog import CareLevel, ProviderStatus, ServiceType
 from dispatch.coverage import CoverageIndex
 from dispatch.geo import IndexEntry
 from models.engine import read_session
-from models.providers import Counter, Provider
+from models.providers import Provider
 from models.seniors import Senior
 from models.types import utcnow
+from server.steps.counters import bump_counter, counter_value
 from server.steps.directory import COUNTER as PROVIDER_COUNTER
 
 SENIOR_COUNTER = "senior"
@@ -44,11 +44,7 @@ def note_senior_change(session: Session, senior: Senior) -> None:
     so every process's coverage cache reloads it."""
     senior.updated_at = utcnow()
     session.add(senior)
-    bumped = session.exec(update(Counter).where(Counter.name == SENIOR_COUNTER)
-                          .values(value=Counter.value + 1).returning(Counter.value)).first()
-    if bumped is None:
-        session.add(Counter(name=SENIOR_COUNTER, value=1))
-        session.flush()
+    bump_counter(session, SENIOR_COUNTER)
 
 
 @dataclass(frozen=True)
@@ -76,10 +72,6 @@ _PROVIDER_COLUMNS = (Provider.id, Provider.status, Provider.services, Provider.b
 _SENIOR_COLUMNS = (Senior.id, Senior.lat, Senior.lon, Senior.community_id, Senior.care_level, Senior.updated_at)
 
 
-def _counter(session: Session, name: str) -> int:
-    return session.exec(select(Counter.value).where(Counter.name == name)).first() or 0
-
-
 class CoverageCache:
     """The coverage of every senior, per service type, as of the last refresh (each read refreshes)."""
 
@@ -105,7 +97,7 @@ class CoverageCache:
 
     def _refresh(self) -> None:
         with read_session(self._engine) as session:
-            providers, seniors = _counter(session, PROVIDER_COUNTER), _counter(session, SENIOR_COUNTER)
+            providers, seniors = counter_value(session, PROVIDER_COUNTER), counter_value(session, SENIOR_COUNTER)
             if self._index is None:
                 self._load(session)
             else:

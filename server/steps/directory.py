@@ -16,7 +16,7 @@ from dataclasses import dataclass, replace
 from datetime import datetime
 
 import numpy as np
-from sqlalchemy import and_, bindparam, event as sa_event, func, or_, update
+from sqlalchemy import and_, bindparam, event as sa_event, func, or_
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
@@ -26,9 +26,10 @@ from dispatch.geo import GeoIndex, IndexEntry, bounding_box, great_circle_km_man
 from dispatch.lifecycle import VISIT_STATUSES, RequestStatus
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
-from models.providers import Counter, Provider
+from models.providers import Provider
 from models.requests import ServiceRequest
 from server.cooperate import give_way, in_background
+from server.steps.counters import bump_counter, counter_value
 
 COUNTER = "provider"
 _CHANGED = "linli.provider_changed"
@@ -52,13 +53,7 @@ def _forget_local_change(session: OrmSession) -> None:
 def bump_revision(session: Session, provider: Provider) -> None:
     """Stamp provider with a new revision so every process's index picks the change up."""
     session.info[_CHANGED] = True
-    value = session.exec(update(Counter).where(Counter.name == COUNTER)
-                         .values(value=Counter.value + 1).returning(Counter.value)).first()
-    if value is None:
-        session.add(Counter(name=COUNTER, value=1))
-        session.flush()
-        value = (1,)
-    provider.revision = value[0]
+    provider.revision = bump_counter(session, COUNTER)
     session.add(provider)
 
 
@@ -126,7 +121,7 @@ class ProviderDirectory:
         self._checked = (time.monotonic(), local)
 
     def _refresh(self, session: Session, now: datetime) -> None:
-        current = session.exec(select(Counter.value).where(Counter.name == COUNTER)).first() or 0
+        current = counter_value(session, COUNTER)
         if current == self._seen:
             return
         with self._lock:
