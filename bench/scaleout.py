@@ -180,6 +180,8 @@ class SweepWatch:
 
 
 TICK = re.compile(r"sweep tick ([\d.]+) ms")
+ADVANCED = re.compile(r"'advanced': (\d+)")
+WAVES_AFTER_THE_FIRST = 3  # an unanswered booking asks the sweep for two more waves, then the escalation
 
 
 def _clock(env: dict, log: Path):
@@ -255,8 +257,10 @@ def _two_processes(plan, env, tmp, ids, headers, tokens, backends, url) -> dict:
         clock_cpu = cpu_s(clock.pid)
         sweep = Row("two processes, sweep phase")
         with SweepWatch(url) as watch:
+            t_phase = time.monotonic()
             _measure(sweep, world, pids, plan.booking.threads, plan.sweep_seconds, None)
             time.sleep(COMPRESSED_TTL_S + 6)  # the last waves end and are swept
+            phase_s = time.monotonic() - t_phase
         clock_cpu = cpu_s(clock.pid) - clock_cpu
         text = (tmp / "clock.log").read_text(errors="replace")[log_mark:]
     finally:
@@ -267,7 +271,8 @@ def _two_processes(plan, env, tmp, ids, headers, tokens, backends, url) -> dict:
         clock_out.close()
     ticks = [float(m) for m in TICK.findall(text)]
     return {"pg2": two, "sweep_row": sweep, "ticks": ticks, "skipped": text.count("maximum number of running"),
-            "stalled": watch.stalled, "clock_cpu_s": clock_cpu,
+            "stalled": watch.stalled, "clock_cpu_s": clock_cpu, "phase_s": phase_s,
+            "advanced": sum(int(n) for n in ADVANCED.findall(text)),
             "sweep_log": [line for line in text.splitlines() if "sweep" in line][-3:]}
 
 
@@ -304,6 +309,11 @@ def format_report(r: dict) -> str:
     lines.append(f"  {len(ticks)} ticks: p50 {_pct(ticks, 50):.0f} ms, p95 {_pct(ticks, 95):.0f} ms, max "
                  f"{max(ticks, default=float('nan')):.0f} ms; skipped ticks {r['skipped']}; clock CPU "
                  f"{r['clock_cpu_s']:.1f} s")
+    adv, booked = r["advanced"], sw.runs[0].created
+    lines.append(f"  advanced {adv} requests in {r['phase_s']:.0f} s ({adv / r['phase_s']:.0f}/s; the phase's "
+                 f"{booked} bookings ask for {WAVES_AFTER_THE_FIRST * booked}, "
+                 f"{WAVES_AFTER_THE_FIRST * booked / r['phase_s']:.0f}/s); clock CPU "
+                 f"{r['clock_cpu_s'] * 1000 / max(adv, 1):.1f} ms an advance")
     st = r["stalled"]
     lines.append(f"  requests offering with no live offer (sampled every 0.5 s): max {max(st, default=0)}, "
                  f"median {statistics.median(st) if st else 0:.0f}, at the end {st[-1] if st else 0}")

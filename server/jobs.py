@@ -14,6 +14,7 @@ from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
 from sqlalchemy.engine import Engine
 
+from dispatch.lifecycle import RequestStatus
 from models.engine import read_session, write_session
 from models.types import utcnow
 from server.cooperate import give_way
@@ -21,7 +22,8 @@ from server.plan_jobs import run_assign, run_checkins, run_materialise, run_remi
 from server.services.reoffers import reoffer_request, requests_to_reoffer
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
-from server.services.sweeper import ADVANCE_PER_TICK, advance_request, expire_offers, requests_to_advance, tick_work
+from server.services.sweeper import (ADVANCE_BATCH, ADVANCE_PER_TICK, advance_request, advance_requests, expire_offers,
+                                     requests_to_advance, tick_work)
 from server.steps.directory import ProviderDirectory
 
 log = logging.getLogger(__name__)
@@ -38,7 +40,8 @@ SWEEP_SECONDS = 5
 # A tick stops advancing requests after this long, well inside its interval, so the next tick
 # starts on time and goes on with the rest (oldest first). Under load the clock shares its core.
 SWEEP_BUDGET_SECONDS = 3.0
-SWEEP_WORKERS = 4  # requests advanced side by side on PostgreSQL
+SWEEP_WORKERS = 2  # batches advanced side by side on PostgreSQL
+_MOVED = {str(RequestStatus.OFFERING), str(RequestStatus.ESCALATED)}  # what an advanced request becomes
 
 
 def _expire_and_read(engine: Engine, now: datetime, limit: int) -> tuple[int, list[int], bool]:
@@ -63,29 +66,40 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
     now, t0 = now or utcnow(), time.perf_counter()
     expired, ids, sos_open = _expire_and_read(engine, now, advance_limit)
     t_read = time.perf_counter()
-    def advance(request_id: int) -> int:  # one transaction each: one request's trouble doesn't hold up the rest
+    batches = [ids[k:k + ADVANCE_BATCH] for k in range(0, len(ids), ADVANCE_BATCH)]
+
+    def advance(batch: list[int]) -> tuple[int, int]:  # one transaction a batch: reads and writes shared
         if time.perf_counter() - t0 > budget_s:
-            return 0
+            return 0, 0
         with write_session(engine) as session:
             try:
-                advance_request(session=session, request_id=request_id, directory=directory, now=now)
+                done = advance_requests(session=session, request_ids=batch, directory=directory, now=now)
             except Exception:
-                log.exception("sweep: request %s", request_id)
+                log.exception("sweep: requests %s … %s, one by one now", batch[0], batch[-1])
+                done = {}
+        for request_id in (batch if not done else ()):  # one request's trouble doesn't hold up the rest
+            with write_session(engine) as session:
+                try:
+                    done[request_id] = advance_request(session=session, request_id=request_id,
+                                                       directory=directory, now=now)
+                except Exception:
+                    log.exception("sweep: request %s", request_id)
         give_way()  # between transactions: a sweep may be long
-        return 1
+        return len(batch), sum(outcome in _MOVED for outcome in done.values())
 
     if engine.dialect.name == "sqlite":  # one writer at a time anyway
-        advanced = sum(advance(request_id) for request_id in ids)
+        counts = [advance(batch) for batch in batches]
     else:
-        # Advancing a request waits on a dozen round trips; on a busy host most of its time is that
-        # wait, so a few run side by side (each on its own connection and its own request's lock).
+        # A batch waits on a few round trips; two side by side (each on its own connection and its
+        # own requests' locks) keep the clock busy while the other waits.
         with ThreadPoolExecutor(SWEEP_WORKERS, thread_name_prefix="linli-sweep") as pool:
-            advanced = sum(pool.map(advance, ids))
+            counts = list(pool.map(advance, batches))
+    tried, advanced = sum(c[0] for c in counts), sum(c[1] for c in counts)
     sos = 0
     if sos_open:
         with write_session(engine) as session:
             sos = escalate_unacknowledged(session=session, now=now)
-    result = {"expired": expired, "advanced": advanced, "left": advanced == advance_limit or advanced < len(ids),
+    result = {"expired": expired, "advanced": advanced, "left": len(ids) == advance_limit or tried < len(ids),
               "sos_escalated": sos}
     log.info("sweep tick %.1f ms (expiring and reading %.1f ms): %s", (time.perf_counter() - t0) * 1000,
              (t_read - t0) * 1000, result)

@@ -171,6 +171,29 @@ class ProviderDirectory:
                  for pid, (snap, _user) in profiles.items()}
         return CandidateFacts(snaps, history, {pid: user for pid, (_snap, user) in profiles.items()})
 
+    def facts_many(self, session: Session, wants: list[tuple[int, list[int]]]) -> list[CandidateFacts]:
+        """facts() for several (senior id, short list) pairs at once: one read of the visits of them
+        all (the sweep advances requests in batches)."""
+        every = sorted({i for _senior, ids in wants for i in ids})
+        if not every:
+            return [CandidateFacts({}, {}, {}) for _ in wants]
+        profiles = {i: self._profiles[i] for i in every if i in self._profiles}
+        profiles.update(_load_profiles(session, [i for i in every if i not in profiles]))
+        rows = session.execute(_VISITS_MANY, {"ids": every, "senior_ids": sorted({s for s, _ids in wants})}).all()
+        busy: dict[int, list] = {}
+        history: dict[tuple[int, int], int] = {}
+        for pid, status, start, end, senior_id in rows:
+            if status == RequestStatus.COMPLETED:
+                history[senior_id, pid] = history.get((senior_id, pid), 0) + 1
+            else:
+                busy.setdefault(pid, []).append((start, end))
+        snaps = {pid: replace(snap, busy=tuple(busy[pid]), active_load=len(busy[pid])) if pid in busy else snap
+                 for pid, (snap, _user) in profiles.items()}
+        return [CandidateFacts({i: snaps[i] for i in ids if i in snaps},
+                               {i: history[senior_id, i] for i in ids if (senior_id, i) in history},
+                               {i: profiles[i][1] for i in ids if i in profiles})
+                for senior_id, ids in wants]
+
 
 def positioned_near(lat: float, lon: float, km: float):
     """SQL condition: the provider's base or on-duty position lies in the box around the point
@@ -231,6 +254,11 @@ _VISITS = (select(_REQ.provider_id, _REQ.status, _REQ.scheduled_start, _REQ.sche
            .where(_REQ.provider_id.in_(bindparam("ids", expanding=True)),
                   _REQ.status.in_([s.value for s in VISIT_STATUSES])
                   | ((_REQ.status == RequestStatus.COMPLETED.value) & (_REQ.senior_id == bindparam("senior_id")))))
+_VISITS_MANY = (select(_REQ.provider_id, _REQ.status, _REQ.scheduled_start, _REQ.scheduled_end, _REQ.senior_id)
+                .where(_REQ.provider_id.in_(bindparam("ids", expanding=True)),
+                       _REQ.status.in_([s.value for s in VISIT_STATUSES])
+                       | ((_REQ.status == RequestStatus.COMPLETED.value)
+                          & _REQ.senior_id.in_(bindparam("senior_ids", expanding=True)))))
 
 
 def _visits(session: Session, senior_id: int, ids: list[int]) -> tuple[dict[int, list], dict[int, int]]:

@@ -103,6 +103,29 @@ def request_changed(session: Session, request: ServiceRequest, payload: dict, *,
     dashboard_changed(session, request.community_id, "request")
 
 
+_FAMILY_OF_MANY = (select(_LINKS.senior_id, _LINKS.user_id)
+                   .where(_LINKS.senior_id.in_(bindparam("senior_ids", expanding=True))))
+
+
+def requests_changed(session: Session, changes: list[tuple[ServiceRequest, Senior, dict]]) -> None:
+    """request_changed for several requests (each with its senior and payload): one read of the
+    seniors' families and of the assigned providers' accounts for them all."""
+    if not changes:
+        return
+    family: dict[int, set[int]] = {}
+    for senior_id, user_id in session.execute(_FAMILY_OF_MANY, {"senior_ids": sorted({s.id for _r, s, _p in changes})}):
+        family.setdefault(senior_id, set()).add(user_id)
+    providers = {r.provider_id for r, _s, _p in changes if r.provider_id is not None}
+    accounts = dict(session.execute(select(Provider.id, Provider.user_id).where(Provider.id.in_(providers))).all()) \
+        if providers else {}
+    for request, senior, payload in changes:
+        users = family.get(senior.id, set()) | {senior.user_id, request.created_by, accounts.get(request.provider_id)}
+        for user_id in sorted(u for u in users if u is not None):
+            add_user_event(session, user_id, "request_updated", {"request": payload})
+        add_community_event(session, request.community_id, "request_updated", {"request": payload})
+        dashboard_changed(session, request.community_id, "request")
+
+
 def dashboard_changed(session: Session, community_id: int, what: str) -> None:
     """Tell the community's staff that a list of their live view changed (what: request, sos or
     provider); the console re-reads GET /center/live."""

@@ -58,6 +58,25 @@ def move_if_still(session: Session, request_id: int, source: RequestStatus, targ
     return won == 1
 
 
+def move_many_if_still(session: Session, notes: dict[int, str | None], source: RequestStatus,
+                       target: RequestStatus, *, now: datetime, actor_id: int | None, where=None,
+                       **values) -> set[int]:
+    """move_if_still for several requests (the keys of notes) in one UPDATE … RETURNING, with the
+    extra condition `where` if given; records the winners' steps (note by request) in one INSERT.
+    Returns the ids of the requests moved."""
+    check_transition(source, target)
+    if not notes:
+        return set()
+    table = ServiceRequest.__table__
+    cond = [table.c.id.in_(sorted(notes)), table.c.status == source.value] + ([where] if where is not None else [])
+    won = set(session.execute(update(table).where(*cond).values(status=target.value, updated_at=now, **values)
+                              .returning(table.c.id)).scalars())
+    if won:
+        session.execute(_INSERT_STEP, [{"request_id": rid, "at": now, "actor_id": actor_id, "from_status": str(source),
+                                        "to_status": str(target), "note": notes[rid]} for rid in sorted(won)])
+    return won
+
+
 def enter(request: ServiceRequest, target: RequestStatus) -> None:
     """Give a request that is not yet stored the status it is inserted with (pending → target)."""
     check_transition(RequestStatus.PENDING, target)
