@@ -109,7 +109,8 @@ _FAMILY_OF_MANY = (select(_LINKS.senior_id, _LINKS.user_id)
 
 def requests_changed(session: Session, changes: list[tuple[ServiceRequest, Senior, dict]]) -> None:
     """request_changed for several requests (each with its senior and payload): one read of the
-    seniors' families and of the assigned providers' accounts for them all."""
+    seniors' families and of the assigned providers' accounts for them all, and one dashboard_updated
+    per community (it carries nothing but the community)."""
     if not changes:
         return
     family: dict[int, set[int]] = {}
@@ -123,7 +124,8 @@ def requests_changed(session: Session, changes: list[tuple[ServiceRequest, Senio
         for user_id in sorted(u for u in users if u is not None):
             add_user_event(session, user_id, "request_updated", {"request": payload})
         add_community_event(session, request.community_id, "request_updated", {"request": payload})
-        dashboard_changed(session, request.community_id, "request")
+    for community_id in sorted({r.community_id for r, _s, _p in changes}):  # the console re-reads once
+        dashboard_changed(session, community_id, "request")
 
 
 def dashboard_changed(session: Session, community_id: int, what: str) -> None:

@@ -45,16 +45,21 @@ def plan_next_waves(session: Session, due: list[Due], *, directory: ProviderDire
     specs = [spec_for(d.request, d.senior) for d in due]
     needed = [POLICY.wave_size(d.request.wave + 1, d.request.priority) for d in due]
     limits = [SHORT_LIST] * len(due)
-    done: dict[int, tuple[list, dict[int, int]]] = {}
-    todo = list(range(len(due)))
+    # Past the last wave the decision is to escalate whoever is near: no short list to read.
+    done: dict[int, tuple[list, dict[int, int]]] = {k: ([], {}) for k, d in enumerate(due)
+                                                    if d.request.wave + 1 > POLICY.max_waves}
+    todo = [k for k in range(len(due)) if k not in done]
     while todo:
         ids = {k: directory.candidates(due[k].request.service_type, due[k].senior.lat, due[k].senior.lon, now,
                                        limit=limits[k]) for k in todo}
         facts = directory.facts_many(session, [(due[k].senior.id, ids[k]) for k in todo])
         again = []
         for k, fx in zip(todo, facts):
-            ranked = rank(specs[k], fx.snapshots.values(), now=now, history=fx.past_visits)
-            if len(ids[k]) < limits[k] or sum(c.provider_id not in offered[k] for c in ranked) >= needed[k]:
+            # Providers asked before are never chosen again: they are not scored (rank scores each
+            # provider on its own, so the others' order is the same).
+            ranked = rank(specs[k], [p for pid, p in fx.snapshots.items() if pid not in offered[k]], now=now,
+                          history=fx.past_visits)
+            if len(ids[k]) < limits[k] or len(ranked) >= needed[k]:
                 done[k] = (ranked, fx.user_ids)
             else:
                 limits[k] *= 4

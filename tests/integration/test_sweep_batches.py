@@ -66,18 +66,27 @@ def _due(s, ids):
 
 @pytest.mark.parametrize("short_list", [32, 4])  # 4: every short list must widen, in both paths
 def test_a_batch_decides_as_one_request_at_a_time(db_session, monkeypatch, short_list):
+    """Wave 2, wave 3, then the escalation: at each step the same decisions as plan_next_wave."""
     s = db_session
     monkeypatch.setattr(waves, "SHORT_LIST", short_list)
     monkeypatch.setattr(wave_batches, "SHORT_LIST", short_list)
     directory, now, ids, _ps, _people, _family = _stalled_world(s, 6)
-    batch = plan_next_waves(s, _due(s, ids), directory=directory, now=now)
-    for rid, planned in zip(ids, batch):
-        request = s.get(ServiceRequest, rid)
-        alone = waves.plan_next_wave(s, request, s.get(Senior, request.senior_id), directory=directory, now=now)
-        assert planned.decision == alone.decision
-        assert [c.provider_id for c in planned.ranked] == [c.provider_id for c in alone.ranked]
-        assert [c.score for c in planned.ranked] == [c.score for c in alone.ranked]
-        assert planned.user_ids == alone.user_ids
+    for step in range(3):
+        due = _due(s, ids)
+        batch = plan_next_waves(s, due, directory=directory, now=now)
+        for d, planned in zip(due, batch):
+            alone = waves.plan_next_wave(s, d.request, d.senior, directory=directory, now=now)
+            assert planned.decision == alone.decision
+            if step < 2:  # the batch scores only the providers not asked yet; past the last wave, none
+                asked = {o.provider_id for o in d.prior if o.status != OfferStatus.WITHDRAWN}
+                fresh = [c for c in alone.ranked if c.provider_id not in asked]
+                assert [(c.provider_id, c.score) for c in planned.ranked] == [(c.provider_id, c.score) for c in fresh]
+                assert {pid: planned.user_ids[pid] for pid in planned.decision.provider_ids} \
+                    == {pid: alone.user_ids[pid] for pid in alone.decision.provider_ids}
+        assert {w.decision.escalate for w in batch} == {step == 2}
+        sweeper.advance_requests(session=s, request_ids=ids, directory=directory, now=now)
+        now += LATER
+        sweeper.expire_offers(session=s, now=now)
 
 
 def test_waves_then_escalation_in_batches(db_session):
