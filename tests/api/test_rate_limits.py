@@ -227,3 +227,80 @@ def test_rate_limit_keys_in_redis_carry_the_deployment_prefix(tmp_path, engine, 
     finally:
         for key in list(client.scan_iter(match=f"{prefix}:*")) + list(client.scan_iter(match=f"other-{run}:*")):
             client.delete(key)
+
+
+# ---- bookings on Redis: one round trip a check, the same counting and headers ----------------------
+
+def _booking_world(session):
+    from dispatch.catalog import Role
+    from tests import factories as f
+
+    owner = f.user(session, Role.SENIOR)
+    senior = f.senior(session, f.first_community(session), owner=owner)
+    world = {"senior": senior.id, "headers": f.bearer(session, owner)}
+    session.commit()
+    return world
+
+
+def _scripts_run(monkeypatch) -> list[str]:
+    """The Lua scripts this process runs on Redis (EVALSHA and EVAL calls), in order."""
+    import redis
+
+    calls: list[str] = []
+    real = redis.Redis.execute_command
+
+    def counted(self, *args, **options):
+        if str(args[0]).upper() in ("EVALSHA", "EVAL"):
+            calls.append(str(args[0]))
+        return real(self, *args, **options)
+
+    monkeypatch.setattr(redis.Redis, "execute_command", counted)
+    return calls
+
+
+@pytest.mark.parametrize("storage", ["memory", pytest.param("redis", marks=pytest.mark.redis)])
+def test_a_booking_limit_counts_and_answers_the_same_on_memory_and_redis(tmp_path, engine, session, request,
+                                                                        monkeypatch, one_window, storage):
+    from server import create_app
+
+    world = _booking_world(session)
+    if storage == "redis":
+        url, redis_client = request.getfixturevalue("redis_db")
+        run = uuid.uuid4().hex[:10]
+        request.addfinalizer(lambda: [redis_client.delete(k) for k in redis_client.scan_iter(match=f"k-{run}:*")])
+        settings = make_settings(tmp_path, rate_limits_enabled=True, booking_limit="3/minute", redis_url=url,
+                                 socketio_channel=f"k-{run}", ratelimit_prefix=f"k-{run}:limits")
+    else:
+        settings = make_settings(tmp_path, rate_limits_enabled=True, booking_limit="3/minute")
+    client = create_app(settings, engine=engine).test_client()
+    scripts = _scripts_run(monkeypatch)
+    body = {"senior_id": world["senior"], "service_type": "meal"}
+    answers = [client.post("/api/v1/requests", json=body, headers=world["headers"]) for _ in range(4)]
+    assert [r.status_code for r in answers] == [201, 201, 201, 429]
+    assert [r.headers["X-RateLimit-Limit"] for r in answers] == ["3"] * 4
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["2", "1", "0", "0"]
+    now = time.time()
+    assert all(now <= int(r.headers["X-RateLimit-Reset"]) <= now + 61 for r in answers)
+    assert 1 <= int(answers[-1].headers["Retry-After"]) <= 60
+    if storage == "redis":  # the hit's script also reads the window the headers show: one a booking
+        assert len(scripts) == 4, scripts
+
+
+@pytest.mark.redis
+def test_an_sos_on_redis_is_tested_then_counted_and_its_headers_read_no_more(tmp_path, engine, session, request,
+                                                                           redis_db, monkeypatch, one_window):
+    from server import create_app
+
+    world = _booking_world(session)
+    url, redis_client = redis_db
+    run = uuid.uuid4().hex[:10]
+    request.addfinalizer(lambda: [redis_client.delete(k) for k in redis_client.scan_iter(match=f"s-{run}:*")])
+    client = create_app(make_settings(tmp_path, rate_limits_enabled=True, sos_limit="2/minute", redis_url=url,
+                                      socketio_channel=f"s-{run}", ratelimit_prefix=f"s-{run}:limits"),
+                        engine=engine).test_client()
+    scripts = _scripts_run(monkeypatch)
+    body = {"senior_id": world["senior"]}
+    answers = [client.post("/api/v1/sos", json=body, headers=world["headers"]) for _ in range(3)]
+    assert [r.status_code for r in answers] == [201, 200, 429]
+    assert [r.headers["X-RateLimit-Remaining"] for r in answers] == ["1", "0", "0"]
+    assert len(scripts) == 2 + 2 + 1, scripts  # test and hit for each counted call; the refused one a test
