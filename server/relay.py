@@ -87,9 +87,50 @@ _REVOCATIONS = (select(_EVENTS.c.id, _EVENTS.c.payload)
                 .where(_EVENTS.c.id > bindparam("after"), _EVENTS.c.type == REVOKED).order_by(_EVENTS.c.id))
 
 
+def emit_batch(server, items: list[tuple[str, dict, str]]) -> None:
+    """Emit each (event name, payload, room) in order, as the Socket.IO server's emit(name, payload,
+    to=room) would, but with a Redis queue publish them all in one round trip (a pipeline of the
+    same PUBLISH messages, so every process, of any version, reads what it read before).
+
+    A booking's claim emits six events: six PUBLISH round trips were about a fifth of what Redis
+    added to a booking's CPU in one process.
+    """
+    from socketio import RedisManager
+
+    manager = server.manager
+    if len(items) < 2 or not isinstance(manager, RedisManager):
+        for name, payload, room in items:
+            server.emit(name, payload, to=room, namespace="/")
+        return
+    messages = []
+    for name, payload, room in items:  # PubSubManager.emit's message for emit(name, payload, to=room)
+        message = {"method": "emit", "event": name, "data": [payload], "binary": False, "namespace": "/",
+                   "room": room, "skip_sid": None, "callback": None, "host_id": manager.host_id}
+        manager._handle_emit(message)  # this process's sockets
+        messages.append(message)
+    _publish_all(manager, messages)
+
+
+def _publish_all(manager, messages: list[dict]) -> None:
+    """RedisManager._publish for several messages in one pipeline (two attempts, errors logged)."""
+    for retries_left in (1, 0):
+        try:
+            if not manager.connected:
+                manager._redis_connect()
+            pipe = manager.redis.pipeline(transaction=False)
+            for message in messages:
+                pipe.publish(manager.channel, manager.json.dumps(message))
+            pipe.execute()
+            return
+        except Exception as exc:  # as RedisManager._publish: retry once on a new connection, then give up
+            manager.connected = False
+            log.error("Cannot publish to redis... %s", "retrying" if retries_left else "giving up",
+                      extra={"redis_exception": str(exc)})
+
+
 class Relay:
     def __init__(self, engine: Engine, emit, *, poll_seconds: float = 0.5, autostart: bool = True,
-                 sessions=None):
+                 sessions=None, emit_many=None):
         self._engine = engine
         self._reader = engine.execution_options(**{READONLY: True})  # read_session's, for Core reads
         # On PostgreSQL the claim is one statement and its own transaction (the read-only option runs
@@ -97,6 +138,7 @@ class Relay:
         # every commit that wrote events. SQLite's writes must BEGIN IMMEDIATE (write_session).
         self._single_statement = self._reader if engine.dialect.name == "postgresql" else None
         self._emit = emit  # emit(event_name, payload, room)
+        self._emit_many = emit_many  # emit_many([(event_name, payload, room), ...]), in order; or one by one
         self.sessions = sessions  # this process's sockets (server.sockets.sessions.SocketSessions)
         self._revoked_seen: int | None = None  # the last session_revoked event id handled here
         self._watched = 0.0  # when watch() last read the database (time.monotonic)
@@ -193,9 +235,13 @@ class Relay:
                 rows = session.execute(_CLAIM, {"now": utcnow()}).all()
                 session.commit()
         rows = sorted(rows, key=lambda row: row.id)
-        for event in rows:
-            if event.type != REVOKED:  # for the servers (watch()), not the clients
-                self._emit(event.type, wire(event), room_of(event))
+        emits = [(event.type, wire(event), room_of(event)) for event in rows
+                 if event.type != REVOKED]  # those are for the servers (watch()), not the clients
+        if self._emit_many is not None:
+            self._emit_many(emits)
+        else:
+            for emit in emits:
+                self._emit(*emit)
         return len(rows)
 
     def replay(self, user_id: int, communities: set[int] | None, after: int, send, join=None) -> int:

@@ -3,7 +3,7 @@ from __future__ import annotations
 
 from flask_socketio import SocketIO
 
-from server.relay import Relay
+from server.relay import Relay, emit_batch
 from server.sockets.sessions import SESSIONS_KEY, SocketSessions
 from server.state import state
 from server.steps.outbox import wake_on_commit
@@ -55,6 +55,7 @@ def init_sockets(app, settings) -> None:
     held = state(app)
     sessions = held.extras[SESSIONS_KEY] = SocketSessions(end_socket)
     relay = Relay(held.engine, lambda name, payload, room: socketio.emit(name, payload, to=room),
+                  emit_many=lambda emits: emit_batch(socketio.server, emits),  # one Redis round trip a claim
                   autostart=settings.relay_autostart, sessions=sessions)
     held.relay = relay
     wake_on_commit(held.engine, relay.kick)  # the outbox wakes it after a commit with events
