@@ -35,9 +35,10 @@ def init_limits(app: Flask, settings) -> None:
         app.config["RATELIMIT_STORAGE_OPTIONS"] = {"key_prefix": settings.ratelimit_prefix}
     limiter.init_app(app)
     exact_limiter.init_app(app)
-    if isinstance(limiter.storage, RedisStorage):
+    storage = getattr(limiter, "_storage", None)  # none when limits are off
+    if settings.rate_limits_enabled and isinstance(storage, RedisStorage):
         # Flask-Limiter 4 keeps its strategy in _limiter and has no option to pass one of our own.
-        limiter._limiter = OneTripSlidingWindow(limiter.storage)
+        limiter._limiter = OneTripSlidingWindow(storage)
 
 
 # limits' own acquire_sliding_window.lua (limits 5.8), shifting the windows first as its
