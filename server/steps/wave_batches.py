@@ -120,8 +120,10 @@ def _escalate_all(session: Session, pairs: list, *, now: datetime) -> list[Due]:
     for d in moved:
         for name, value in (("status", RequestStatus.ESCALATED), ("updated_at", now), ("escalated_at", now)):
             set_committed_value(d.request, name, value)
-    if moved:  # a stalled request has none; a due one should not either
-        rows = session.execute(update(_OFFERS).where(_OFFERS.c.request_id.in_([d.request.id for d in moved]),
+    # A stalled request has no open offer, a due one should not either; the offers were read under the lock.
+    holding = [d.request.id for d in moved if any(o.status == OfferStatus.OFFERED for o in d.prior)]
+    if holding:
+        rows = session.execute(update(_OFFERS).where(_OFFERS.c.request_id.in_(holding),
                                                      _OFFERS.c.status == OfferStatus.OFFERED.value)
                                .values(status=OfferStatus.WITHDRAWN.value, responded_at=now)
                                .returning(_OFFERS.c.id, _OFFERS.c.provider_id)).all()
