@@ -1,6 +1,7 @@
 """Sockets: a reconnect storm (Socket.IO connects with last_event_id, as phones reconnect after a
 restart), the WebSocket close, descriptors a socket, and `linli --help`: today's server against
-the one before issue 12 (BASELINE, checked out of git into a temporary folder), in the same run.
+the one before issue 12 and the one before the connect's writes were coalesced (BASELINES, each
+checked out of git into a temporary folder), in the same run.
 
 Both are real `linli serve` processes on loopback with a fresh SQLite database each, the same
 users, tokens and events. The storm's figure is the server's own CPU a connect (utime + stime of
@@ -18,15 +19,16 @@ import sys
 import tempfile
 import threading
 import time
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
-# main before issue 12 (simple-websocket, the ORM sign-in read, a claim each replay); another commit
-# may be compared with LINLI_BENCH_BASELINE=<commit>.
-BASELINE = os.environ.get("LINLI_BENCH_BASELINE", "3ff522e")
+# main before issue 12 (simple-websocket, the ORM sign-in read, a claim each replay), and main before
+# a connect's packets were coalesced into two writes with one greenlet a socket (server/sockets/engine.py);
+# other commits may be compared with LINLI_BENCH_BASELINE=<commit>[,<commit>...].
+BASELINES = [c for c in os.environ.get("LINLI_BENCH_BASELINE", "3ff522e,9c4674a").split(",") if c]
 GOAL_PER_S = 1000.0
 
 
@@ -47,11 +49,11 @@ def _cpu_seconds(pid: int) -> float:
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
-def _baseline_tree(folder: Path) -> Path | None:
-    """The BASELINE commit's files in folder, or None when git cannot give them."""
-    tree = folder / "baseline"
+def _baseline_tree(folder: Path, commit: str) -> Path | None:
+    """The commit's files in a folder of folder, or None when git cannot give them."""
+    tree = folder / f"baseline-{commit}"
     tree.mkdir()
-    archive = subprocess.run(["git", "-C", str(ROOT), "archive", BASELINE], capture_output=True, check=False)
+    archive = subprocess.run(["git", "-C", str(ROOT), "archive", commit], capture_output=True, check=False)
     if archive.returncode != 0:
         return None
     subprocess.run(["tar", "-x", "-C", str(tree)], input=archive.stdout, check=True)
@@ -123,8 +125,9 @@ def _connect(server, token: str, last: int):
     return ws
 
 
-def _storm(server, people: list[tuple[str, int]], threads: int) -> tuple[float, float]:
-    """Everyone connects at once (threads clients); returns (server CPU ms a connect, connects/s wall)."""
+def _storm(server, people: list[tuple[str, int]], threads: int) -> tuple[float, float, float]:
+    """Everyone connects at once (threads clients), then disconnects one by one; returns (server CPU ms
+    a connect, connects/s wall, server CPU ms a disconnect)."""
     sockets, lock, chunks = [], threading.Lock(), [people[i::threads] for i in range(threads)]
 
     def run(chunk):
@@ -140,10 +143,12 @@ def _storm(server, people: list[tuple[str, int]], threads: int) -> tuple[float, 
     for worker in workers:
         worker.join()
     wall, cpu = time.perf_counter() - t0, _cpu_seconds(server.process.pid) - cpu0
+    cpu1 = _cpu_seconds(server.process.pid)
     for ws in sockets:
         ws.close()
     time.sleep(0.5)
-    return cpu * 1000 / len(sockets), len(sockets) / wall
+    closing = _cpu_seconds(server.process.pid) - cpu1
+    return cpu * 1000 / len(sockets), len(sockets) / wall, closing * 1000 / len(sockets)
 
 
 def _close_seconds(server, token: str) -> float:
@@ -190,32 +195,30 @@ def _help_seconds(tree: Path) -> float:
 
 
 def run_sockets_bench(plan: Plan) -> dict:
-    """Measure both servers; returns the figures."""
-    with tempfile.TemporaryDirectory(prefix="linli-bench-sockets-") as tmp:
+    """Measure today's server and each baseline's; returns the figures."""
+    with tempfile.TemporaryDirectory(prefix="linli-bench-sockets-") as tmp, ExitStack() as stack:
         folder = Path(tmp)
-        baseline = _baseline_tree(folder)
-        trees = {"today": ROOT} | ({"baseline": baseline} if baseline is not None else {})
-        figures = {name: {"cpu_ms": [], "wall": []} for name in trees}
-        with _server(ROOT, folder, "today") as today, \
-                (_server(baseline, folder, "baseline") if baseline is not None else _nothing()) as before:
-            servers = {"today": today} | ({"baseline": before} if before is not None else {})
-            people = {name: _seed(server.db_url, plan) for name, server in servers.items()}
-            for _ in range(plan.rounds):
-                for name, server in servers.items():
-                    cpu_ms, wall = _storm(server, people[name], plan.threads)
-                    figures[name]["cpu_ms"].append(cpu_ms)
-                    figures[name]["wall"].append(wall)
+        trees = {"today": ROOT}
+        for commit in BASELINES:
+            tree = _baseline_tree(folder, commit)
+            if tree is not None:
+                trees[commit] = tree
+        figures = {name: {"cpu_ms": [], "wall": [], "close_cpu_ms": []} for name in trees}
+        servers = {name: stack.enter_context(_server(tree, folder, f"server-{name}")) for name, tree in trees.items()}
+        people = {name: _seed(server.db_url, plan) for name, server in servers.items()}
+        for _ in range(plan.rounds):
             for name, server in servers.items():
-                figures[name]["close_s"] = _close_seconds(server, people[name][0][0])
-                figures[name]["fds"] = _descriptors_a_socket(server, people[name])
+                cpu_ms, wall, close_cpu_ms = _storm(server, people[name], plan.threads)
+                figures[name]["cpu_ms"].append(cpu_ms)
+                figures[name]["wall"].append(wall)
+                figures[name]["close_cpu_ms"].append(close_cpu_ms)
+        for name, server in servers.items():
+            figures[name]["close_s"] = _close_seconds(server, people[name][0][0])
+            figures[name]["fds"] = _descriptors_a_socket(server, people[name])
+        stack.close()  # the servers stop before `linli --help` is timed
         for name, tree in trees.items():
             figures[name]["help_s"] = _help_seconds(tree)
     return {"plan": plan, "figures": figures}
-
-
-@contextmanager
-def _nothing():
-    yield None
 
 
 def _median(figures: dict | None, key: str) -> float:
@@ -224,36 +227,37 @@ def _median(figures: dict | None, key: str) -> float:
 
 def format_report(result: dict) -> str:
     plan, figures = result["plan"], result["figures"]
-    today, base = figures["today"], figures.get("baseline")
-    cpu, b_cpu = _median(today, "cpu_ms"), _median(base, "cpu_ms")
+    today, bases = figures["today"], {name: f for name, f in figures.items() if name != "today"}
+    cpu = _median(today, "cpu_ms")
 
     def rounds(f):
-        return ", ".join(f"{x:.2f}" for x in f["cpu_ms"]) if f else "-"
+        return ", ".join(f"{x:.2f}" for x in f["cpu_ms"])
 
-    def of(f, key, scale=1.0):
-        return f[key] * scale if f else float("nan")
+    def ratios() -> str:
+        return ", ".join(f"{_median(f, 'cpu_ms') / cpu:.1f}x over {name}" for name, f in bases.items()) or "-"
 
     met = "met" if 1000 / cpu >= GOAL_PER_S else "NOT met"
     lines = [(f"sockets: a reconnect storm of {plan.users} Socket.IO connects with last_event_id "
               f"({plan.events_each - 1} events replayed each), {plan.threads} client threads, "
-              f"{plan.rounds} alternating round(s); baseline = commit {BASELINE}")]
-    if base is None:
-        lines.append("  (no baseline: git archive failed)")
+              f"{plan.rounds} alternating round(s); baselines = commits {', '.join(BASELINES)}")]
+    if len(bases) < len(BASELINES):
+        lines.append(f"  (missing baselines: git archive failed for {', '.join(set(BASELINES) - set(bases))})")
+    every = figures.values()
     rows = [
-        ("server CPU a connect (median; rounds)", f"{cpu:.2f} ms ({rounds(today)})", f"{b_cpu:.2f} ms ({rounds(base)})",
-         f"{b_cpu / cpu:.1f}x", "-"),
-        ("connects/s one process can take (1 / CPU)", f"{1000 / cpu:.0f} /s", f"{1000 / b_cpu:.0f} /s",
-         f"{b_cpu / cpu:.1f}x", f">= {GOAL_PER_S:.0f} /s {met}"),
-        ("connects/s at the clients (wall, median)", f"{_median(today, 'wall'):.0f} /s",
-         f"{_median(base, 'wall'):.0f} /s", "-", "-"),
-        ("clean WebSocket disconnect (median of 3)", f"{today['close_s'] * 1000:.1f} ms",
-         f"{of(base, 'close_s', 1000):.1f} ms", "-", "no 3 s wait"),
-        ("file descriptors a socket", f"{today['fds']:.2f}", f"{of(base, 'fds'):.2f}", "-", "1"),
-        ("`linli --help` (best of 3)", f"{today['help_s']:.2f} s", f"{of(base, 'help_s'):.2f} s", "-",
-         "well under 1 s"),
+        ("server CPU a connect (median; rounds)", [f"{_median(f, 'cpu_ms'):.2f} ms ({rounds(f)})" for f in every],
+         ratios(), "-"),
+        ("connects/s one process can take (1 / CPU)", [f"{1000 / _median(f, 'cpu_ms'):.0f} /s" for f in every],
+         ratios(), f">= {GOAL_PER_S:.0f} /s {met}"),
+        ("connects/s at the clients (wall, median)", [f"{_median(f, 'wall'):.0f} /s" for f in every], "-", "-"),
+        (f"server CPU a disconnect, {plan.users} closing in turn (median)",
+         [f"{_median(f, 'close_cpu_ms'):.2f} ms" for f in every], "-", "-"),
+        ("clean WebSocket disconnect (median of 3)", [f"{f['close_s'] * 1000:.1f} ms" for f in every], "-",
+         "no 3 s wait"),
+        ("file descriptors a socket", [f"{f['fds']:.2f}" for f in every], "-", "1"),
+        ("`linli --help` (best of 3)", [f"{f['help_s']:.2f} s" for f in every], "-", "well under 1 s"),
     ]
-    lines.append("  | what | today | baseline | ratio | goal |")
-    lines += ["  | " + " | ".join(row) + " |" for row in rows]
+    lines.append("  | what | " + " | ".join(figures) + " | ratio | goal |")
+    lines += ["  | " + " | ".join([what, *cells, ratio, goal]) + " |" for what, cells, ratio, goal in rows]
     return "\n".join(lines)
 
 

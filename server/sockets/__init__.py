@@ -29,6 +29,8 @@ def end_socket(sid: str, reason: str) -> None:
 def init_sockets(app, settings) -> None:
     """Attach Socket.IO to app (Origin allow-list, Redis queue if configured) and its outbox relay."""
     from server.sockets import handlers
+    from server.sockets.engine import PacketJSON
+    from server.sockets.rooms import indexed_manager_class
 
     defaults = {f"http://{settings.host}:{settings.port}", f"http://localhost:{settings.port}",
                 f"http://127.0.0.1:{settings.port}"}
@@ -43,15 +45,22 @@ def init_sockets(app, settings) -> None:
     # The SocketIO object is one per process, and init_app keeps the Redis client manager it made
     # for an earlier app: without this, every app made after one with a queue would use that queue.
     socketio.server_options.pop("client_manager", None)
-    socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins,
+    # PacketJSON: the standard library's JSON with its encoder and decoder made once, not a packet.
+    socketio.init_app(app, async_mode=async_mode(), cors_allowed_origins=origins, json=PacketJSON,
                       message_queue=settings.redis_url, channel=settings.socketio_channel)
+    manager = socketio.server.manager  # a disconnect leaves the socket's rooms, not a search of them all
+    manager.__class__ = indexed_manager_class(type(manager))
     if socketio.server.eio.async_mode == "gevent":
         # linli serve's own WebSocket transport (server.sockets.websocket); `_async` is engine.io's
         # table of its async mode's classes, copied so that other servers keep theirs.
+        # Sessions that open on such a WebSocket are server.sockets.engine's: one greenlet a socket,
+        # packets posted to the WebSocket, which coalesces them into one send a loop iteration.
+        from server.sockets.engine import engine_server_class
         from server.sockets.websocket import transport
 
         eio = socketio.server.eio
         eio._async = {**eio._async, "websocket": transport(eio._async["websocket"])}
+        eio.__class__ = engine_server_class(type(eio))
     held = state(app)
     sessions = held.extras[SESSIONS_KEY] = SocketSessions(end_socket)
     relay = Relay(held.engine, lambda name, payload, room: socketio.emit(name, payload, to=room),

@@ -12,8 +12,10 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import socket
 import struct
 
+import gevent
 from gevent.lock import Semaphore
 
 GUID = b"258EAFA5-E914-47DA-95CA-C5AB0DC85B11"  # RFC 6455 §1.3
@@ -65,14 +67,26 @@ def handshake_response(environ) -> bytes | None:
 
 
 class WebSocket:
-    """One server-side WebSocket on a connected gevent socket: wait() for a message, send() one."""
+    """One server-side WebSocket on a connected gevent socket: wait() for a message, send() one.
 
-    def __init__(self, sock, max_message: int):
+    post() queues a message instead: what is posted while a greenlet runs goes out in one send when
+    the gevent loop next runs (a connect's open packet with the handshake's answer, its
+    acknowledgement with the replay), from the loop without blocking it; only a socket whose send
+    buffer is full gets a greenlet to finish writing. Without a loop, post() writes at once.
+    """
+
+    def __init__(self, sock, max_message: int, *, loop=None, greeting: bytes = b""):
         self._sock = sock  # engine.io sets its ping timeout on `_sock`: a silent peer ends wait()
         self._max = max_message
         self._buffer = b""
-        self._send_lock = Semaphore()
+        self._loop = loop
+        self._out: list[bytes] = []  # written in order, by one writer at a time
+        self._scheduled = False  # a loop callback will write _out
+        self._send_lock = Semaphore()  # held by a greenlet writing _out
+        self.broken = False  # a write failed: the connection is shut down, nothing more is written
         self.close_sent = self.close_received = False
+        if greeting:  # the handshake's answer, ahead of any message
+            self._queue(greeting)
 
     def _read(self, n: int) -> bytes:
         while len(self._buffer) < n:
@@ -129,33 +143,101 @@ class WebSocket:
             return None
 
     def send(self, message: str | bytes) -> None:
-        """Send one message: text for str, binary for bytes."""
-        if self.close_sent:
+        """Send one message (text for str, binary for bytes) and what was posted before it, now."""
+        if self.close_sent or self.broken:
             raise OSError("WebSocket closed")
-        if isinstance(message, str):
-            self._send(frame(TEXT, message.encode()))
-        else:
-            self._send(frame(BINARY, message))
+        self._out.append(frame(TEXT, message.encode()) if isinstance(message, str) else frame(BINARY, message))
+        self.flush()
 
-    def _send(self, data: bytes) -> None:
-        with self._send_lock:
-            self._sock.sendall(data)
-
-    def close(self, code: int = NORMAL) -> None:
-        """Start (or answer) the closing handshake; the socket itself is closed by its connection."""
-        if self.close_sent:
+    def post(self, message: str | bytes) -> None:
+        """Queue one message, to go out with whatever else is posted before the loop runs; dropped once
+        the closing handshake started or the connection broke (the reader then ends the session)."""
+        if self.close_sent or self.broken:
             return
-        self.close_sent = True
+        self._queue(frame(TEXT, message.encode()) if isinstance(message, str) else frame(BINARY, message))
+
+    def _queue(self, data: bytes) -> None:
+        self._out.append(data)
+        if self._loop is None:
+            try:
+                self.flush()
+            except OSError:
+                pass
+        elif not self._scheduled:
+            self._scheduled = True
+            self._loop.run_callback(self._write_soon)
+
+    def _write_soon(self) -> None:
+        """The loop's callback: write what was posted without blocking; a greenlet writes the rest."""
+        self._scheduled = False
+        if self._send_lock.locked() or not self._out or self.broken:  # that writer takes it all
+            return
+        data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+        self._out = []
         try:
-            self._send(frame(CLOSE, struct.pack("!H", code)))
+            sent = self._sock.send(data, 0, 0.0)  # gevent's send, with a timeout of 0: never waits
+        except BlockingIOError:
+            sent = 0
+        except OSError:
+            self._break()
+            return
+        if sent < len(data):
+            self._out.insert(0, data[sent:])
+            gevent.spawn(self._drain)
+
+    def _drain(self) -> None:
+        try:
+            self.flush()
         except OSError:
             pass
 
+    def flush(self) -> None:
+        """Write everything queued, in this greenlet (waiting for a writer before it)."""
+        with self._send_lock:
+            try:
+                while self._out and not self.broken:
+                    data = self._out[0] if len(self._out) == 1 else b"".join(self._out)
+                    self._out = []
+                    self._sock.sendall(data)
+            except OSError:
+                self._break()
+                raise
+        if self.broken:
+            raise OSError("WebSocket broken")
+
+    def _break(self) -> None:
+        """A write failed (peer gone, or not reading within the timeout): drop the rest, and shut the
+        connection down so that its reader ends too."""
+        self.broken = True
+        self._out = []
+        try:
+            self._sock.shutdown(socket.SHUT_RDWR)
+        except OSError:
+            pass
+
+    def _send(self, data: bytes) -> None:
+        """A control frame (pong, close), after what was posted."""
+        self._queue(data)
+
+    def close(self, code: int = NORMAL) -> None:
+        """Start (or answer) the closing handshake: the close frame is queued after what was posted,
+        and written by the loop or by linger(); the socket itself is closed by its connection."""
+        if self.close_sent:
+            return
+        self.close_sent = True
+        if not self.broken:
+            self._send(frame(CLOSE, struct.pack("!H", code)))
+
     def linger(self, seconds: float) -> None:
-        """After our close frame, read until the client's (or the end), for at most seconds."""
+        """Write what is queued, then, after our close frame, read until the client's (or the end),
+        for at most seconds each."""
+        self._sock.settimeout(seconds)
+        try:
+            self.flush()
+        except OSError:
+            return
         if not self.close_sent or self.close_received:
             return
-        self._sock.settimeout(seconds)
         try:
             while not self.close_received:
                 _, opcode, _ = self._frame()
@@ -181,10 +263,11 @@ def transport(stock):
             if response is None:
                 start_response("400 Bad Request", [("Content-Type", "text/plain"), ("Content-Length", "0")])
                 return []
-            self.ws = WebSocket(connection.socket, self._server.max_http_buffer_size)
+            # The 101 is queued, not sent: Engine.IO's open packet goes out with it, in one send.
+            self.ws = WebSocket(connection.socket, self._server.max_http_buffer_size,
+                                loop=gevent.get_hub().loop, greeting=response)
             self._sock = connection.socket
             connection.websocket = self.ws
-            self.ws._send(response)
             self._handler(self)
             return []
 

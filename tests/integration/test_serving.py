@@ -86,6 +86,20 @@ def test_headers_are_read_as_the_standard_library_reads_them(block):
     assert ours.get("content-length") == theirs.get("content-length")
 
 
+@pytest.mark.parametrize("block", [
+    *HEADER_BLOCKS, b"Bad_Name: x\r\nContent-Type: a/b\r\nX-Twice: 1\r\nX-Twice: 2\r\n\r\n"])
+def test_headers_become_the_environ_keys_pywsgi_makes(block):
+    from io import BytesIO
+    from types import SimpleNamespace
+
+    from gevent import pywsgi
+
+    from server.serving import ConnectionHandler, read_headers
+
+    handler = SimpleNamespace(headers=read_headers(BytesIO(block)))
+    assert list(ConnectionHandler._headers(handler)) == list(pywsgi.WSGIHandler._headers(handler))
+
+
 def test_a_malformed_or_oversized_header_block_is_refused():
     from io import BytesIO
 
