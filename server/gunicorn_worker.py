@@ -17,9 +17,10 @@ class GeventWorker(GeventPyWSGIWorker):
     def run(self):
         # Imported here, in the worker once gevent has patched it: the arbiter imports this module
         # before forking, and server.serving pulls in Socket.IO and the database layer.
-        from server.serving import ConnectionHandler, Server
+        from server.serving import ConnectionHandler, Server, freeze_heap
 
         self.server_class = Server
         self.wsgi_handler = type("Handler", (ConnectionHandler, PyWSGIHandler), {
             "__doc__": "server/serving.py's connection handling with gunicorn's access log and environ."})
+        freeze_heap()  # the app is loaded by now: out of the collector's full collections, as in linli serve
         super().run()
