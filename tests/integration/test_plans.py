@@ -202,3 +202,35 @@ def test_the_clock_marks_each_plan_made_up_to_the_window_and_then_reads_none(w):
     w["s"].expire_all()
     assert {w["s"].get(Plan, p.id).materialised_until for p in made} == {materialise_until(later, SH)}
     assert plans.materialise_plans(session=w["s"], now=later + timedelta(hours=2)) == (0, 0)  # nobody behind
+
+
+def test_a_made_visit_carries_the_plans_senior_type_notes_author_and_the_care_levels_priority(w):
+    """The clock makes visits inside the database (INSERT … SELECT from the plan's and the senior's
+    rows): each carries what a hand-made request would, and plans of one shape and an edited plan
+    go in together."""
+    from dispatch.catalog import CareLevel
+    from models.plans import Plan
+
+    s, senior = w["s"], w["senior"]
+    senior.care_level = CareLevel.SEVERE
+    s.add(senior)
+    s.commit()
+    staff = f.staff(s, w["com"])
+    shared = [_plan(w, notes="少油少盐", user=staff), _plan(w, service_type="cleaning", rule="FREQ=WEEKLY;BYDAY=MO,WE,FR")]
+    edited = _plan(w, service_type="bathing", rule="FREQ=WEEKLY;BYDAY=SA")
+    plans.update_plan(session=s, user=w["owner"], plan_id=edited.id,
+                      data=PlanUpdate(rrule="FREQ=WEEKLY;BYDAY=SU", effective_from=date(2026, 3, 9)), now=NOW)
+    later = NOW + timedelta(days=15)  # Tuesday 03-17 08:00: a whole new window, made by the clock in one batch
+    added, _ = plans.materialise_plans(session=s, now=later)
+    rows = {p.id: [r for r in _visits(s, p.id) if r.scheduled_start >= later] for p in [*shared, edited]}
+    assert added == sum(len(v) for v in rows.values()) == 6 + 6 + 2
+    first = rows[shared[0].id][0]
+    assert (first.senior_id, first.community_id, first.service_type, first.notes, first.created_by) == (
+        senior.id, w["com"].id, "meal", "少油少盐", staff.id)
+    assert {r.priority for v in rows.values() for r in v} == {CareLevel.SEVERE.rank}
+    assert {r.status for v in rows.values() for r in v} == {RequestStatus.PENDING}
+    assert all(r.occurrence_start == r.scheduled_start and r.scheduled_end - r.scheduled_start == timedelta(hours=1)
+               and r.created_at == later and not r.asap and r.wave == 0 for v in rows.values() for r in v)
+    assert _days(rows[shared[0].id]) == ["03-18", "03-20", "03-23", "03-25", "03-27", "03-30"]
+    assert _days(rows[edited.id]) == ["03-22", "03-29"]  # Sundays since the edit
+    assert plans.materialise_plans(session=s, now=later) == (0, 0)
