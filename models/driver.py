@@ -40,8 +40,9 @@ class DriverQuery:
                                                        results, row)
         return prepared
 
-    def all(self, connection, dialect, params: dict) -> list:
-        """The rows for params (a dict by the statement's bind names), as named tuples."""
+    def all(self, connection, dialect, params: dict, *, convert: bool = True) -> list:
+        """The rows for params (a dict by the statement's bind names), as named tuples; with
+        convert=False, as the driver gives them (for a caller that converts repeated values once)."""
         sql, positional, names, binds, literal, results, row = self._for(dialect)
         values = {**literal, **params}
         bound = {name: (binds[name](values[name]) if binds[name] else values[name]) for name in names}
@@ -51,7 +52,7 @@ class DriverQuery:
             fetched = cursor.fetchall()
         finally:
             cursor.close()
-        if any(results):
+        if convert and any(results):
             return [row._make(f(v) if f else v for f, v in zip(results, raw, strict=True)) for raw in fetched]
         return [row._make(raw) for raw in fetched]
 

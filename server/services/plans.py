@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from datetime import date, datetime, timedelta, timezone
 
-from sqlalchemy import or_, select as sa_select
 from sqlmodel import Session, select
 
 from dispatch.lifecycle import PlanStatus, RequestStatus
@@ -22,7 +21,7 @@ from models.seniors import Senior
 from models.types import local_zone
 from server.errors import NotFound, field_error
 from server.steps.access import SeniorAction, senior_for
-from server.steps.occurrences import (PLAN_COLUMNS, cancel_future, cancel_visit, materialise, segment_json,
+from server.steps.occurrences import (cancel_future, cancel_visit, materialise, plans_behind, segment_json,
                                       segments_of, start_of)
 from server.steps.scopes import plans_in_view
 from server.steps.transitions import invalid_transition, move_plan
@@ -238,12 +237,10 @@ def materialise_plans(*, session: Session, now: datetime, after_id: int = 0, lim
     """Clock job: make the next 14 days of visits of up to `limit` active plans with ids above
     after_id that are not yet made that far; returns (visits added, last plan id seen, 0 when done)."""
     end = materialise_until(now, local_zone())
-    plans = session.connection().execute(sa_select(*PLAN_COLUMNS).where(  # rows, not the ORM's loading
-        Plan.status == PlanStatus.ACTIVE.value, Plan.id > after_id,
-        or_(Plan.materialised_until.is_(None), Plan.materialised_until < end)).order_by(Plan.id).limit(limit)).all()
-    added = materialise(session, list(plans), now=now)
+    plans = plans_behind(session, end=end, after_id=after_id, limit=limit)
+    added = materialise(session, plans, now=now)
     session.commit()
-    return added, (plans[-1].id if len(plans) == limit else 0)
+    return added, (plans[-1][0] if len(plans) == limit else 0)
 
 
 def _plan_for(session: Session, user: User, plan_id: int, action: SeniorAction) -> Plan:

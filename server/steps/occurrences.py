@@ -7,21 +7,23 @@ made in the past (the window starts at `now`). Never commits.
 from __future__ import annotations
 
 import json
-from datetime import datetime, timedelta, timezone
 from collections import namedtuple
+from datetime import datetime, timedelta, timezone
 from functools import lru_cache
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Row, bindparam, case, func, select, text, type_coerce, update
+from sqlalchemy import JSON, Row, bindparam, case, func, or_, select, text, type_coerce
+from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
 from dispatch.catalog import CareLevel
 from dispatch.lifecycle import RequestStatus
 from dispatch.recurrence import Segment, materialise_until, occurrences, shared_key, shared_occurrences
+from models.driver import DriverQuery
 from models.plans import Plan
 from models.requests import ServiceRequest
-from models.types import local_zone
+from models.types import UTCDateTime, local_zone
 from server.steps import outbox
 from server.steps.transitions import move
 from server.steps.views import event_view
@@ -51,6 +53,33 @@ _PLAN = Plan.__table__.c
 PLAN_COLUMNS = (_PLAN.id, _PLAN.status, _PLAN.rrule, _PLAN.start_local, _PLAN.duration_minutes, _PLAN.rule_from,
                 type_coerce(case((func.json_array_length(_PLAN.earlier_rules) > 0, _PLAN.earlier_rules)), JSON)
                 .label("earlier_rules"), _PLAN.until, _PLAN.materialised_until)
+
+
+_BEHIND = DriverQuery(select(*PLAN_COLUMNS).where(
+    _PLAN.status == "active", _PLAN.id > bindparam("after"),
+    or_(_PLAN.materialised_until.is_(None), _PLAN.materialised_until < bindparam("end", type_=UTCDateTime())))
+    .order_by(_PLAN.id).limit(bindparam("limit")))
+
+
+def plans_behind(session: Session, *, end: datetime, after_id: int, limit: int) -> list[tuple]:
+    """Up to limit active plans with ids above after_id not yet made up to end, as named tuples of
+    PLAN_COLUMNS. Read on the driver (the clock reads 100k plans a day): the three times of a plan
+    repeat across plans (a few hundred distinct values), so each distinct one is parsed once."""
+    connection = session.connection()
+    rows = _BEHIND.all(connection.connection.driver_connection, connection.dialect,
+                       {"after": after_id, "end": end, "limit": limit}, convert=False)
+    return [_Plan(plan_id, status, rule, start_local, minutes, _moment(rule_from),
+                  json.loads(earlier) if isinstance(earlier, str) else earlier, _moment(until), _moment(made))
+            for plan_id, status, rule, start_local, minutes, rule_from, earlier, until, made in rows]
+
+
+@lru_cache(maxsize=4096)
+def _moment(value: str | datetime | None) -> datetime | None:
+    """A stored time as an aware UTC datetime (SQLite stores naive UTC text; psycopg gives datetimes)."""
+    if value is None:
+        return None
+    moment = datetime.fromisoformat(value) if isinstance(value, str) else value
+    return moment.replace(tzinfo=timezone.utc) if moment.tzinfo is None else moment.astimezone(timezone.utc)
 
 
 def segment_json(seg: Segment) -> dict:
@@ -111,8 +140,11 @@ def materialise(session: Session, plans: list, *, now: datetime, zone: ZoneInfo 
             if big:
                 connection.exec_driver_sql(f"PRAGMA cache_size={int(before)}")
         added = result.rowcount if result.rowcount is not None and result.rowcount >= 0 else 0
-    session.execute(update(Plan).where(Plan.id.in_(bindparam("ids", expanding=True)))
-                    .values(materialised_until=end), {"ids": [p.id for p in live]})
+    session.connection().execute(_mark_made(dialect), {
+        "ids": json.dumps([p.id for p in live]), "end": _Stamp(True)[end] if dialect == "sqlite" else end})
+    for plan in live:  # a use case's ORM plan: as the row now is (the UPDATE went round the ORM)
+        if not isinstance(plan, (tuple, Row)):
+            set_committed_value(plan, "materialised_until", end)
     return added
 
 
@@ -181,6 +213,14 @@ def _tails(visits: list[tuple[datetime, datetime]], stamp: _Stamp) -> list[tuple
 
 
 _MINUTE = timedelta(minutes=1)
+
+
+@lru_cache(maxsize=2)
+def _mark_made(dialect: str):
+    """Mark the plans of :ids (a JSON array) made up to :end."""
+    ids = ("SELECT value FROM json_each(:ids)" if dialect == "sqlite" else
+           "SELECT value::bigint FROM jsonb_array_elements_text(CAST(:ids AS jsonb))")
+    return text(f"UPDATE plan SET materialised_until = :end WHERE id IN ({ids})")
 
 
 @lru_cache(maxsize=2)

@@ -209,7 +209,6 @@ def test_a_made_visit_carries_the_plans_senior_type_notes_author_and_the_care_le
     rows): each carries what a hand-made request would, and plans of one shape and an edited plan
     go in together."""
     from dispatch.catalog import CareLevel
-    from models.plans import Plan
 
     s, senior = w["s"], w["senior"]
     senior.care_level = CareLevel.SEVERE
