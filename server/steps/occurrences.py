@@ -240,8 +240,8 @@ def _insert_visits(dialect: str):
     priority = " ".join(f"WHEN '{level}' THEN {rank}" for level, rank in _PRIORITY.items())
     false = "0" if dialect == "sqlite" else "false"
     return text(
-                "INSERT INTO service_request (senior_id, community_id, service_type, status, asap, notes, priority, wave, "
-        "created_by, created_at, updated_at, checkin_flagged, plan_id, scheduled_start, scheduled_end, "
+                "INSERT INTO service_request (senior_id, community_id, service_type, status, asap, notes, priority, "
+        "wave, created_by, created_at, updated_at, checkin_flagged, plan_id, scheduled_start, scheduled_end, "
         "occurrence_start, duration_minutes) "
         f"WITH pairs AS MATERIALIZED ({pairs}), shapes AS MATERIALIZED ({shapes}) "
         f"SELECT p.senior_id, p.community_id, p.service_type, '{RequestStatus.PENDING.value}', {false}, p.notes, "

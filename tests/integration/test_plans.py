@@ -215,7 +215,8 @@ def test_a_made_visit_carries_the_plans_senior_type_notes_author_and_the_care_le
     s.add(senior)
     s.commit()
     staff = f.staff(s, w["com"])
-    shared = [_plan(w, notes="少油少盐", user=staff), _plan(w, service_type="cleaning", rule="FREQ=WEEKLY;BYDAY=MO,WE,FR")]
+    shared = [_plan(w, notes="少油少盐", user=staff),
+              _plan(w, service_type="cleaning", rule="FREQ=WEEKLY;BYDAY=MO,WE,FR")]
     edited = _plan(w, service_type="bathing", rule="FREQ=WEEKLY;BYDAY=SA")
     plans.update_plan(session=s, user=w["owner"], plan_id=edited.id,
                       data=PlanUpdate(rrule="FREQ=WEEKLY;BYDAY=SU", effective_from=date(2026, 3, 9)), now=NOW)
