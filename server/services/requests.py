@@ -80,6 +80,9 @@ def cancel_request(*, session: Session, user: User, request_id: int, reason: str
                    directory: ProviderDirectory, now: datetime) -> RequestPublic:
     """The senior's side cancels; the assigned provider dropping out sends the request back to dispatch."""
     request, senior = request_for(session=session, user=user, request_id=request_id, action=SeniorAction.BOOK)
+    # Read it again under its row lock (PostgreSQL; SQLite writes one at a time anyway): a sweep
+    # batch holding it may be opening a wave, whose offers this must see to withdraw them.
+    session.refresh(request, with_for_update=True)
     if user.role == Role.PROVIDER:
         release_visit(session, request, now=now, actor_id=user.id, reason=reason or "provider_cancelled",
                       directory=directory, dropped_out=True)

@@ -313,3 +313,46 @@ def test_a_tick_goes_batch_by_batch_and_one_bad_request_holds_up_no_other(race_e
     assert result["advanced"] == 6 and not result["left"]
     with write_session(race_engine) as s:
         assert [s.get(ServiceRequest, rid).wave for rid in ids] == [2, 2, 2, 2, 1, 2, 2]
+
+
+def test_a_cancel_waits_for_a_sweep_holding_the_request_and_withdraws_its_new_offers(race_engine):  # noqa: F811
+    """A sweep batch holds a request's row while it opens a wave; a cancel arriving meanwhile waits
+    for it and then withdraws the new offers too (it read them before, and left them open)."""
+    if race_engine.dialect.name == "sqlite":
+        pytest.skip("SQLite's write transaction holds the whole database: the cancel cannot start meanwhile")
+    now, ids, ps = _committed_world(race_engine, 1)
+    with write_session(race_engine) as s:
+        owner = s.get(User, s.get(Senior, s.get(ServiceRequest, ids[0]).senior_id).user_id)
+        asked = {o for o in s.exec(select(Offer.provider_id).where(Offer.request_id == ids[0])).all()}
+    fresh = next(p for p in ps if p not in asked)
+    errors = []
+    with race_engine.connect() as sweep:  # the sweep's transaction: row locked, a new offer written
+        sweep.execute(select(ServiceRequest.__table__.c.id).where(ServiceRequest.__table__.c.id == ids[0])
+                      .with_for_update())
+        sweep.execute(Offer.__table__.insert().values(
+            request_id=ids[0], provider_id=fresh, status=OfferStatus.OFFERED.value, wave=2, score=1.0,
+            distance_km=1.0, reasons=[], created_at=now, expires_at=now + timedelta(minutes=2)))
+
+        def cancel():
+            try:
+                with write_session(race_engine) as s:
+                    requests.cancel_request(session=s, user=s.get(User, owner.id), request_id=ids[0], reason=None,
+                                            directory=ProviderDirectory(race_engine), now=now)
+            except Exception as exc:  # noqa: BLE001 (recorded, the test fails on it)
+                errors.append(exc)
+        thread = threading.Thread(target=cancel)
+        thread.start()
+        with race_engine.connect() as watch:  # until the cancel waits on the row lock (or has finished)
+            for _ in range(200):
+                waiting = watch.execute(text("SELECT count(*) FROM pg_stat_activity WHERE wait_event_type = 'Lock' "
+                                             "AND datname = current_database()")).scalar()
+                if waiting or not thread.is_alive():
+                    break
+                threading.Event().wait(0.05)
+        sweep.commit()
+        thread.join()
+    assert not errors
+    with write_session(race_engine) as s:
+        assert s.get(ServiceRequest, ids[0]).status == RequestStatus.CANCELLED
+        assert s.exec(select(func.count()).select_from(Offer).where(
+            Offer.request_id == ids[0], Offer.status == OfferStatus.OFFERED.value)).one() == 0
