@@ -5,10 +5,12 @@ Every job is idempotent and catches up after a missed tick: coalesce, no overlap
 from __future__ import annotations
 
 import logging
+import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime, timedelta, timezone
 
+from apscheduler.events import EVENT_JOB_ERROR, EVENT_JOB_EXECUTED, EVENT_JOB_MISSED, JobExecutionEvent
 from apscheduler.schedulers.background import BackgroundScheduler
 from apscheduler.schedulers.base import BaseScheduler
 from apscheduler.schedulers.blocking import BlockingScheduler
@@ -22,8 +24,8 @@ from server.plan_jobs import run_assign, run_checkins, run_materialise, run_remi
 from server.services.reoffers import reoffer_request, requests_to_reoffer
 from server.services.retention import purge_stale_data
 from server.services.sos import escalate_unacknowledged
-from server.services.sweeper import (ADVANCE_BATCH, ADVANCE_PER_TICK, advance_request, advance_requests, expire_offers,
-                                     requests_to_advance, tick_work)
+from server.services.sweeper import (ADVANCE_BATCH, ADVANCE_PER_TICK, EXPIRE_PER_TICK, advance_request, advance_requests,
+                                     expire_offers, requests_to_advance, tick_work)
 from server.steps.directory import ProviderDirectory
 
 log = logging.getLogger(__name__)
@@ -36,9 +38,12 @@ def run_retention(engine: Engine) -> None:
         log.info("retention: %s", purge_stale_data(session=session, now=utcnow()))
 
 
-SWEEP_SECONDS = 5
-# A tick stops advancing requests after this long, well inside its interval, so the next tick
-# starts on time and goes on with the rest (oldest first). Under load the clock shares its core.
+SWEEP_SECONDS = 5  # between a tick that left nothing and the next
+# A tick that left work (`left`) is followed by the next this soon: other jobs and threads get a
+# turn between two runs, and the clock does not idle while requests wait.
+SWEEP_AGAIN_SECONDS = 0.05
+# A tick stops advancing requests after this long: each run stays bounded (shutdown and the other
+# jobs wait for at most one), and the next run goes on with the rest (oldest first).
 SWEEP_BUDGET_SECONDS = 3.0
 SWEEP_WORKERS = 2  # batches advanced side by side on PostgreSQL
 _MOVED = {str(RequestStatus.OFFERING), str(RequestStatus.ESCALATED)}  # what an advanced request becomes
@@ -59,10 +64,11 @@ def _expire_and_read(engine: Engine, now: datetime, limit: int) -> tuple[int, li
 
 def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | None = None,
               budget_s: float = SWEEP_BUDGET_SECONDS, advance_limit: int = ADVANCE_PER_TICK) -> dict:
-    """Every few seconds: expire offers, open next waves or escalate, escalate unanswered SOS.
+    """One tick: expire offers, open next waves or escalate, escalate unanswered SOS.
 
-    Bounded work per tick: at most advance_limit requests, the oldest first, and none begun after
-    budget_s; whatever is left waits for the next tick (`left` in the result says so)."""
+    Bounded work per tick: at most EXPIRE_PER_TICK offers and advance_limit requests, the oldest
+    first, and no batch begun after budget_s; whatever is left goes to the next tick (`left` in the
+    result says so, and the scheduler then runs the next at once: _add_sweep)."""
     now, t0 = now or utcnow(), time.perf_counter()
     expired, ids, sos_open = _expire_and_read(engine, now, advance_limit)
     t_read = time.perf_counter()
@@ -99,8 +105,8 @@ def run_sweep(engine: Engine, directory: ProviderDirectory, *, now: datetime | N
     if sos_open:
         with write_session(engine) as session:
             sos = escalate_unacknowledged(session=session, now=now)
-    result = {"expired": expired, "advanced": advanced, "left": len(ids) == advance_limit or tried < len(ids),
-              "sos_escalated": sos}
+    left = expired >= EXPIRE_PER_TICK or len(ids) == advance_limit or tried < len(ids)
+    result = {"expired": expired, "advanced": advanced, "left": left, "sos_escalated": sos}
     log.info("sweep tick %.1f ms (expiring and reading %.1f ms): %s", (time.perf_counter() - t0) * 1000,
              (t_read - t0) * 1000, result)
     return result
@@ -132,9 +138,48 @@ def add_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirect
     scheduler.add_job(run_retention, "interval", hours=1, args=[engine], id="retention", replace_existing=True)
     scheduler.add_job(run_reoffers, "interval", seconds=REOFFER_SECONDS, args=[engine, directory],
                       id="reoffers", replace_existing=True)
-    scheduler.add_job(run_sweep, "interval", seconds=SWEEP_SECONDS, args=[engine, directory],
-                      id="sweep", replace_existing=True)
+    _add_sweep(scheduler, engine, directory)
     _add_plan_jobs(scheduler, engine, directory)
+
+
+def _add_sweep(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory) -> None:
+    """The sweep as a chain of one-off ("date") runs: each finished run arms the next, at once when
+    it left work, else SWEEP_SECONDS later. Re-armed by a listener, not by the run itself: the
+    executor counts a run as running until it has returned, so a run that armed its own successor
+    for now would have it refused as over max_instances ("skipped: maximum number of running
+    instances reached") and, a one-off job, dropped. The listener is called once the run is counted
+    out, on success, on an exception (the chain never breaks) and on a miss; while a run goes on there
+    is no "sweep" job to overlap it."""
+    if not getattr(scheduler, "_linli_sweep_armed", False):
+        scheduler.add_listener(lambda event: _rearm_sweep(scheduler, engine, directory, event),
+                               EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED)
+        scheduler._linli_sweep_armed = True
+    _arm_sweep(scheduler, engine, directory, SWEEP_SECONDS)
+
+
+def _arm_sweep(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory, delay_s: float) -> None:
+    # misfire_grace_time=None: the one run there is always runs, however late (it decides from rows).
+    scheduler.add_job(run_sweep, "date", run_date=datetime.now(timezone.utc) + timedelta(seconds=delay_s),
+                      args=[engine, directory], id="sweep", replace_existing=True, misfire_grace_time=None)
+
+
+def _rearm_sweep(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory,
+                 event: JobExecutionEvent) -> None:
+    if event.job_id != "sweep":
+        return
+    left = event.code == EVENT_JOB_EXECUTED and isinstance(event.retval, dict) and bool(event.retval.get("left"))
+
+    def arm() -> None:
+        try:
+            _arm_sweep(scheduler, engine, directory, SWEEP_AGAIN_SECONDS if left else SWEEP_SECONDS)
+        except Exception:
+            log.exception("sweep: the next run could not be armed")
+
+    # From a thread of its own: a run that ends before the executor has registered its callback
+    # (a quiet tick) calls this listener on the scheduler's thread, in the middle of the pass that
+    # submitted the run, which removes the spent one-off job "sweep" afterwards, by id: armed from
+    # there, the next run would be removed with it. Another thread waits for that pass's lock.
+    threading.Thread(target=arm, name="linli-sweep-arm", daemon=True).start()
 
 
 def _add_plan_jobs(scheduler: BaseScheduler, engine: Engine, directory: ProviderDirectory) -> None:
