@@ -13,7 +13,7 @@ from functools import lru_cache
 from operator import attrgetter
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import JSON, Row, bindparam, case, func, or_, select, text, type_coerce
+from sqlalchemy import JSON, bindparam, case, func, or_, select, text, type_coerce
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session
 
@@ -117,7 +117,7 @@ def materialise(session: Session, plans: list, *, now: datetime, zone: ZoneInfo 
     makes every visit inside the database, taking the senior, community, type, notes and author
     from the plan's row and the priority from the senior's care level, in start order (the time
     indexes then grow at a few places, not all over). No visit's values cross the driver one by one.
-    `plans` may be ORM objects or rows with the columns of PLAN_COLUMNS."""
+    `plans` may be ORM objects or the named tuples of plans_behind."""
     zone = zone or local_zone()
     end = materialise_until(now, zone) if horizon is None else materialise_until(now, zone, horizon)
     live = [p for p in plans if p.status == "active"]
@@ -143,7 +143,7 @@ def materialise(session: Session, plans: list, *, now: datetime, zone: ZoneInfo 
     session.connection().execute(_mark_made(dialect), {
         "ids": json.dumps([p.id for p in live]), "end": _Stamp(True)[end] if dialect == "sqlite" else end})
     for plan in live:  # a use case's ORM plan: as the row now is (the UPDATE went round the ORM)
-        if not isinstance(plan, (tuple, Row)):
+        if not isinstance(plan, tuple):
             set_committed_value(plan, "materialised_until", end)
     return added
 
@@ -164,7 +164,7 @@ def _shapes(live: list, now: datetime, end: datetime, zone: ZoneInfo, dialect: s
     visits: list[list] = []
     for plan in live:
         plan_id, _, rule, start_local, minutes, rule_from, earlier, until, made = (
-            plan if isinstance(plan, (tuple, Row)) else _plan_values(plan))
+            plan if isinstance(plan, tuple) else _plan_values(plan))
         lo = now if made is None or made < now else made
         if lo >= end:
             continue
@@ -173,7 +173,7 @@ def _shapes(live: list, now: datetime, end: datetime, zone: ZoneInfo, dialect: s
         shape = known.get(args)
         if shape is None or earlier or rule_from > lo:
             if earlier or rule_from > lo:
-                plan = _Plan(*plan)._replace(earlier_rules=earlier or []) if isinstance(plan, (tuple, Row)) else plan
+                plan = plan._replace(earlier_rules=earlier or []) if isinstance(plan, tuple) else plan
                 key: tuple = ("plan", plan_id)
                 tails = _tails(occurrences(segments_of(plan), lo, end, zone, until=until), _Stamp(as_text))
             else:
