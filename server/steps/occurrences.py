@@ -20,6 +20,7 @@ from sqlmodel import Session
 from dispatch.catalog import CareLevel
 from dispatch.lifecycle import RequestStatus
 from dispatch.recurrence import Segment, materialise_until, occurrences, shared_key, shared_occurrences
+from models.bulk import moment_text
 from models.driver import DriverQuery
 from models.plans import Plan
 from models.requests import ServiceRequest
@@ -98,7 +99,7 @@ class _Stamp(dict):
         self.text = sqlite_text
 
     def __missing__(self, moment: datetime):
-        value = f"{moment.astimezone(timezone.utc):%Y-%m-%d %H:%M:%S.%f}" if self.text else moment.isoformat()
+        value = moment_text(moment) if self.text else moment.isoformat()
         self[moment] = value
         return value
 

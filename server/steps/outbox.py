@@ -9,11 +9,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from weakref import WeakKeyDictionary
 
-from sqlalchemy import bindparam, event as sa_event, insert
+from sqlalchemy import bindparam, event as sa_event
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import Session as OrmSession
 from sqlmodel import Session, select
 
+from models.bulk import JsonInsert
 from models.events import Event
 from models.providers import Provider
 from models.requests import ServiceRequest
@@ -43,17 +44,19 @@ def add_community_event(session: Session, community_id: int, type_: str, payload
         {"type": type_, "user_id": None, "community_id": community_id, "payload": payload})
 
 
-_INSERT_EVENTS = insert(Event.__table__)
+_INSERT_EVENTS = JsonInsert(Event.__table__, ("type", "user_id", "community_id", "payload", "created_at"))
 
 
 @sa_event.listens_for(OrmSession, "before_commit")
 def _write_outbox(session: OrmSession) -> None:
-    # One multi-row INSERT per transaction, inside it: the events commit with the change or not at all.
+    # One INSERT per transaction, inside it: the events commit with the change or not at all. On the
+    # table, not the ORM entity, and the rows as one JSON parameter (models.bulk).
     rows = session.info.pop(OUTBOX, None)
     if rows:
         now = utcnow()
-        # On the table, not the ORM entity: one executemany, not one INSERT per set of non-null columns.
-        session.execute(_INSERT_EVENTS, [{**row, "created_at": now} for row in rows])
+        for row in rows:
+            row["created_at"] = now
+        _INSERT_EVENTS.execute(session, rows)
         session.info[WRITTEN] = True
 
 

@@ -24,6 +24,7 @@ from dispatch.lifecycle import (
     check_progress,
     check_transition,
 )
+from models.bulk import JsonInsert
 from models.providers import Organization, Provider
 from models.requests import RequestHistory, ServiceRequest
 from models.sos import SosAlert
@@ -72,7 +73,7 @@ def move_many_if_still(session: Session, notes: dict[int, str | None], source: R
     won = set(session.execute(update(table).where(*cond).values(status=target.value, updated_at=now, **values)
                               .returning(table.c.id)).scalars())
     if won:
-        session.execute(_INSERT_STEP, [{"request_id": rid, "at": now, "actor_id": actor_id, "from_status": str(source),
+        INSERT_STEPS.execute(session, [{"request_id": rid, "at": now, "actor_id": actor_id, "from_status": str(source),
                                         "to_status": str(target), "note": notes[rid]} for rid in sorted(won)])
     return won
 
@@ -84,6 +85,9 @@ def enter(request: ServiceRequest, target: RequestStatus) -> None:
 
 
 _INSERT_STEP = insert(RequestHistory.__table__)
+# Several steps at once (a sweep's batch, a new request's two): one short statement (models.bulk).
+INSERT_STEPS = JsonInsert(RequestHistory.__table__,
+                          ("request_id", "at", "actor_id", "from_status", "to_status", "note"))
 
 
 def record(session: Session, request_id: int, source: RequestStatus | None, target: RequestStatus, *,

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from types import SimpleNamespace
 
-from sqlalchemy import bindparam, func, insert, tuple_, update
+from sqlalchemy import bindparam, func, tuple_, update
 from sqlalchemy.orm.attributes import set_committed_value
 from sqlmodel import Session, select
 
@@ -21,7 +21,7 @@ from server.steps import outbox
 from server.steps.directory import ProviderDirectory
 from server.steps.transitions import move_many_if_still
 from server.steps.views import event_view
-from server.steps.waves import POLICY, SHORT_LIST, NextWave, community_name, offer_view, spec_for
+from server.steps.waves import INSERT_OFFERS, POLICY, SHORT_LIST, NextWave, community_name, offer_view, spec_for
 
 _OFFERS = Offer.__table__
 _REQUESTS = ServiceRequest.__table__
@@ -158,7 +158,6 @@ def _next_wave_all(session: Session, pairs: list, *, now: datetime) -> list:
     return moved
 
 
-_INSERT_OFFERS = insert(_OFFERS).returning(_OFFERS.c.request_id, _OFFERS.c.provider_id, _OFFERS.c.id)
 _OFFER_FIELDS = ("wave", "status", "score", "distance_km", "created_at", "expires_at", "responded_at", "reasons")
 _REOPEN = (update(_OFFERS).where(_OFFERS.c.id == bindparam("offer_id"))
            .values({name: bindparam(f"new_{name}") for name in _OFFER_FIELDS}))
@@ -183,7 +182,7 @@ def _make_offers_all(session: Session, moved: list, *, now: datetime) -> None:
     if reopen:
         session.execute(_REOPEN, reopen)
     # RETURNING order is not guaranteed: ids are matched by (request, provider), one offer each.
-    ids = {(rid, pid): oid for rid, pid, oid in session.execute(_INSERT_OFFERS, new)} if new else {}
+    ids = {(rid, pid): oid for rid, pid, oid in INSERT_OFFERS.execute(session, new)} if new else {}
     for row in new:
         made[row["request_id"], row["provider_id"]] = SimpleNamespace(id=ids[row["request_id"], row["provider_id"]],
                                                                       **row)

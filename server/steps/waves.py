@@ -17,13 +17,14 @@ from dispatch.lifecycle import OfferStatus, RequestStatus
 from dispatch.matching import RequestSpec, ScoredCandidate, rank
 from dispatch.offers import WaveDecision, WavePolicy, plan_wave
 from dispatch.visits import coarse_area
+from models.bulk import JsonInsert
 from models.places import Community
 from models.providers import Provider
-from models.requests import Offer, OfferPublic, RequestHistory, ServiceRequest
+from models.requests import Offer, OfferPublic, ServiceRequest
 from models.seniors import Senior
 from server.steps import outbox
 from server.steps.directory import ProviderDirectory
-from server.steps.transitions import enter, move, record
+from server.steps.transitions import INSERT_STEPS, enter, move, record
 from server.steps.views import event_view
 
 # A scheduled visit is offered this long before it starts (plans materialise 14 days ahead).
@@ -135,7 +136,7 @@ def offer_new_request(session: Session, request: ServiceRequest, senior: Senior,
         escalate(session, request, now=now, reason=wave.decision.reason, actor_id=actor_id)
         return
     # Both steps in one statement (made, offered): a round trip less on PostgreSQL.
-    session.execute(_INSERT_STEPS, [
+    INSERT_STEPS.execute(session, [
         {"request_id": request.id, "at": now, "actor_id": actor_id, "from_status": None,
          "to_status": str(RequestStatus.PENDING), "note": None},
         {"request_id": request.id, "at": now, "actor_id": actor_id, "from_status": str(RequestStatus.PENDING),
@@ -144,7 +145,6 @@ def offer_new_request(session: Session, request: ServiceRequest, senior: Senior,
 
 
 _REQUESTS = ServiceRequest.__table__
-_INSERT_STEPS = insert(RequestHistory.__table__)  # as transitions.record writes them
 _INSERT_REQUEST = insert(_REQUESTS).returning(_REQUESTS.c.id)
 
 
@@ -176,7 +176,10 @@ def _make_offers(session: Session, request: ServiceRequest, wave: NextWave, now:
     return [o.id for o in offers]
 
 
-_INSERT_OFFERS = insert(Offer.__table__).returning(Offer.__table__.c.provider_id, Offer.__table__.c.id)
+# New offers, one short statement whatever their number (models.bulk).
+INSERT_OFFERS = JsonInsert(Offer.__table__, ("request_id", "provider_id", "wave", "status", "score", "distance_km",
+                                             "created_at", "expires_at", "responded_at", "reasons"),
+                           returning=("request_id", "provider_id", "id"))
 
 
 def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, dict],
@@ -186,9 +189,9 @@ def _write_offers(session: Session, request: ServiceRequest, fields: dict[int, d
         prior[pid].sqlmodel_update(fields[pid])
         session.add(prior[pid])
     new = [{"request_id": request.id, "provider_id": pid, **f} for pid, f in fields.items() if pid not in prior]
-    # One multi-row INSERT on the table; RETURNING order is not guaranteed, so ids are matched by
-    # provider (one offer per provider and request).
-    ids = dict(session.execute(_INSERT_OFFERS, new).all()) if new else {}
+    # One INSERT on the table; RETURNING order is not guaranteed, so ids are matched by provider (one
+    # offer per provider and request).
+    ids = {pid: oid for _rid, pid, oid in INSERT_OFFERS.execute(session, new)} if new else {}
     made = {row["provider_id"]: SimpleNamespace(id=ids[row["provider_id"]], **row) for row in new}
     made.update({pid: prior[pid] for pid in fields.keys() & prior.keys()})
     return [made[pid] for pid in fields]
