@@ -76,12 +76,36 @@ class Reason:
     points: float
 
 
-@dataclass(frozen=True)
 class ScoredCandidate:
-    provider_id: int
-    score: float
-    distance_km: float
-    reasons: tuple[Reason, ...]
+    """An eligible provider's score and distance, and the reasons behind every point.
+
+    rank() scores every eligible provider on a short list while only a wave's few are offered and
+    shown: the reasons' labels are written when first read (an eighth of the sweep's CPU before)."""
+
+    __slots__ = ("provider_id", "score", "distance_km", "_reasons", "_parts")
+
+    def __init__(self, provider_id: int, score: float, distance_km: float, reasons: tuple[Reason, ...] | None = None,
+                 *, parts: tuple[tuple, ...] = ()):
+        self.provider_id, self.score, self.distance_km = provider_id, score, distance_km
+        self._reasons, self._parts = reasons, parts
+
+    @property
+    def reasons(self) -> tuple[Reason, ...]:
+        if self._reasons is None:
+            self._reasons = tuple(_reason(*part) for part in self._parts)
+        return self._reasons
+
+    def __eq__(self, other) -> bool:
+        if not isinstance(other, ScoredCandidate):
+            return NotImplemented
+        return (self.provider_id, self.score, self.distance_km, self.reasons) == \
+            (other.provider_id, other.score, other.distance_km, other.reasons)
+
+    __hash__ = None  # mutable cache, compared by value
+
+    def __repr__(self) -> str:
+        return (f"ScoredCandidate(provider_id={self.provider_id!r}, score={self.score!r}, "
+                f"distance_km={self.distance_km!r}, reasons={self.reasons!r})")
 
 
 @dataclass(frozen=True)
@@ -115,14 +139,13 @@ def position_of(p: ProviderSnapshot, now: datetime,
 
 def _check(p: ProviderSnapshot, req: RequestSpec, now: datetime) -> tuple[Ineligibility | None, float]:
     # One pass gives both the verdict and the distance, so rank() measures each provider once.
-    rule = _STATUS_RULE.get(ProviderStatus(p.status))
-    if rule is not None:
-        return rule, float("nan")
+    if p.status != ProviderStatus.VERIFIED:  # (a StrEnum: its text compares equal too)
+        return _STATUS_RULE.get(p.status, Ineligibility.NOT_VERIFIED), float("nan")
     if req.service_type not in p.services:
         return Ineligibility.SERVICE_NOT_OFFERED, float("nan")
     if req.asap and not p.on_duty:
         return Ineligibility.OFF_DUTY, float("nan")
-    if not is_free(p.busy, req.start, req.end):
+    if p.busy and not is_free(p.busy, req.start, req.end):
         return Ineligibility.BUSY, float("nan")
     lat, lon = position_of(p, now)
     km = great_circle_km(lat, lon, req.lat, req.lon)
@@ -162,58 +185,75 @@ def priority_of(req: RequestSpec) -> int:
     return CareLevel(req.care_level).rank if req.care_level is not None else 0
 
 
-def _distance_reason(km: float, w: Weights) -> Reason:
-    return Reason("distance", f"距离 {km:.1f} 公里", f"{km:.1f} km away", -w.per_km * km)
+# Each factor of a score is a part (code, points, what its label says) or None; the labels are written
+# by _reason only when the reasons are read. One source for the points and the reasons alike.
+
+def _distance_part(km: float, w: Weights) -> tuple:
+    return "distance", -w.per_km * km, km
 
 
-def _continuity_reason(visits: int, w: Weights) -> Reason | None:
+def _continuity_part(visits: int, w: Weights) -> tuple | None:
     if visits <= 0:
         return None
-    pts = w.per_past_visit * min(visits, w.max_past_visits)
-    return Reason("continuity", f"曾服务该老人 {visits} 次", f"served this senior {visits} times", pts)
+    return "continuity", w.per_past_visit * min(visits, w.max_past_visits), visits
 
 
-def _rating_reason(p: ProviderSnapshot, w: Weights) -> Reason:
+def _rating_part(p: ProviderSnapshot, w: Weights) -> tuple:
     n = p.rating_count if p.rating_avg is not None else 0
     if n <= 0:
-        return Reason("rating", "暂无评分", "no ratings yet", 0.0)
+        return "rating", 0.0, None
     smoothed = (w.rating_prior_mean * w.rating_prior_weight + p.rating_avg * n) / (w.rating_prior_weight + n)
-    pts = w.per_star * (smoothed - w.rating_prior_mean)
-    return Reason("rating", f"评分 {p.rating_avg:.1f}（{n} 条）", f"rated {p.rating_avg:.1f} ({n} ratings)", pts)
+    return "rating", w.per_star * (smoothed - w.rating_prior_mean), (p.rating_avg, n)
 
 
-def _credit_reason(p: ProviderSnapshot, w: Weights) -> Reason:
+def _credit_part(p: ProviderSnapshot, w: Weights) -> tuple:
     credit = max(0, min(100, p.credit_score))
-    pts = -w.per_credit_point_lost * (100 - credit)
-    return Reason("credit", f"信用分 {credit}", f"credit score {credit}", pts)
+    return "credit", -w.per_credit_point_lost * (100 - credit), credit
 
 
-def _load_reason(p: ProviderSnapshot, w: Weights) -> Reason | None:
+def _load_part(p: ProviderSnapshot, w: Weights) -> tuple | None:
     if p.active_load <= 0:
         return None
-    n = p.active_load
-    return Reason("load", f"当前任务 {n} 个", f"{n} job{'s' if n != 1 else ''} in hand", -w.per_active_job * n)
+    return "load", -w.per_active_job * p.active_load, p.active_load
 
 
-def _certification_reason(p: ProviderSnapshot, req: RequestSpec, w: Weights) -> Reason | None:
+def _certification_part(p: ProviderSnapshot, req: RequestSpec, w: Weights) -> tuple | None:
     if not req.required_certifications:
         return None
     held = sorted(req.required_certifications & p.certifications)
-    pts = w.certification_match * len(held) / len(req.required_certifications)
-    if not held:
-        return Reason("certification", "未持有所需证书", "holds none of the required certificates", 0.0)
-    names = "、".join(held)
-    return Reason("certification", f"持有证书 {names}", f"holds certificates: {', '.join(held)}", pts)
+    return "certification", w.certification_match * len(held) / len(req.required_certifications), held
+
+
+def _labels(code: str, said) -> tuple[str, str]:
+    if code == "distance":
+        return f"距离 {said:.1f} 公里", f"{said:.1f} km away"
+    if code == "continuity":
+        return f"曾服务该老人 {said} 次", f"served this senior {said} times"
+    if code == "rating":
+        if said is None:
+            return "暂无评分", "no ratings yet"
+        avg, n = said
+        return f"评分 {avg:.1f}（{n} 条）", f"rated {avg:.1f} ({n} ratings)"
+    if code == "credit":
+        return f"信用分 {said}", f"credit score {said}"
+    if code == "load":
+        return f"当前任务 {said} 个", f"{said} job{'s' if said != 1 else ''} in hand"
+    if not said:  # certification
+        return "未持有所需证书", "holds none of the required certificates"
+    return f"持有证书 {'、'.join(said)}", f"holds certificates: {', '.join(said)}"
+
+
+def _reason(code: str, points: float, said) -> Reason:
+    return Reason(code, *_labels(code, said), points)
 
 
 def score_candidate(p: ProviderSnapshot, req: RequestSpec, km: float, past_visits: int,
                     weights: Weights = DEFAULT_WEIGHTS) -> ScoredCandidate:
     """Score an eligible provider at km from the senior, with the reasons behind every point."""
-    parts = (_distance_reason(km, weights), _continuity_reason(past_visits, weights),
-             _rating_reason(p, weights), _credit_reason(p, weights), _load_reason(p, weights),
-             _certification_reason(p, req, weights))
-    reasons = tuple(r for r in parts if r is not None)
-    return ScoredCandidate(p.id, weights.base + sum(r.points for r in reasons), km, reasons)
+    parts = tuple(part for part in (
+        _distance_part(km, weights), _continuity_part(past_visits, weights), _rating_part(p, weights),
+        _credit_part(p, weights), _load_part(p, weights), _certification_part(p, req, weights)) if part is not None)
+    return ScoredCandidate(p.id, weights.base + sum(part[1] for part in parts), km, parts=parts)
 
 
 def rank(req: RequestSpec, providers: Iterable[ProviderSnapshot], *, now: datetime,
