@@ -29,6 +29,7 @@ TICKS = os.sysconf("SC_CLK_TCK")
 # and the sweep sees the load it would see 90 s after a burst (see sweep_load).
 COMPRESSED_TTL_S = 5.0
 GOAL_RATIO = 1.3
+GOAL_WAIT_S = 10.0  # a wave's end to the next wave: at most two of an idle clock's 5-s sweep intervals
 
 
 @dataclass
@@ -182,8 +183,35 @@ class SweepWatch:
             return conn.execute(update(ServiceRequest).where(ServiceRequest.status.in_(("offering", "pending")))
                                 .values(status="cancelled")).rowcount
 
+    def waits(self) -> tuple[list[tuple[float, float]], int]:
+        """For each wave of the phase's requests that has ended: (when it ended, seconds until the
+        request's next wave opened or it was escalated, or so far), in order of ending; and how many
+        ended waves are still waiting. What a senior's request lives through when the sweep lags."""
+        from sqlalchemy import text
+
+        with self.engine.begin() as conn:
+            rows = conn.execute(text("""
+                WITH w AS (SELECT request_id, wave, min(created_at) AS opened, max(expires_at) AS ended
+                           FROM offer WHERE request_id > :first GROUP BY request_id, wave)
+                SELECT extract(epoch FROM w.ended),
+                       extract(epoch FROM coalesce(n.opened, CASE WHEN r.wave = w.wave THEN r.escalated_at END)
+                                          - w.ended),
+                       extract(epoch FROM now() - w.ended)
+                FROM w JOIN service_request r ON r.id = w.request_id
+                LEFT JOIN w n ON n.request_id = w.request_id AND n.wave = w.wave + 1
+                WHERE w.ended <= now() ORDER BY 1"""), {"first": self.first}).all()
+        # A wave still waiting counts with its wait so far.
+        return [(float(e), float(d if d is not None else so_far)) for e, d, so_far in rows], \
+            sum(d is None for _e, d, _so_far in rows)
+
     def __enter__(self):
+        from sqlalchemy import func, select
+
+        from models.requests import ServiceRequest
+
         self.closed = self.close_backlog()
+        with self.engine.begin() as conn:
+            self.first = conn.execute(select(func.coalesce(func.max(ServiceRequest.id), 0))).scalar_one()
         self.thread.start()
         return self
 
@@ -275,6 +303,7 @@ def _two_processes(plan, env, tmp, ids, headers, tokens, backends, url) -> dict:
             _measure(sweep, world, pids, plan.booking.threads, plan.sweep_seconds, None)
             time.sleep(COMPRESSED_TTL_S + 6)  # the last waves end and are swept
             phase_s = time.monotonic() - t_phase
+            waits, waiting = watch.waits()
         clock_cpu = cpu_s(clock.pid) - clock_cpu
         text = (tmp / "clock.log").read_text(errors="replace")[log_mark:]
     finally:
@@ -285,7 +314,7 @@ def _two_processes(plan, env, tmp, ids, headers, tokens, backends, url) -> dict:
         clock_out.close()
     ticks = [float(m) for m in TICK.findall(text)]
     return {"pg2": two, "sweep_row": sweep, "ticks": ticks, "skipped": text.count("maximum number of running"),
-            "stalled": watch.stalled, "clock_cpu_s": clock_cpu, "phase_s": phase_s, "backlog": watch.closed,
+            "stalled": watch.stalled, "waits": waits, "waiting": waiting, "clock_cpu_s": clock_cpu, "phase_s": phase_s, "backlog": watch.closed,
             "advanced": sum(int(n) for n in ADVANCED.findall(text)),
             "sweep_log": [line for line in text.splitlines() if "sweep" in line][-3:]}
 
@@ -334,8 +363,24 @@ def format_report(r: dict) -> str:
                  f"left open were cancelled first): max {max(st, default=0)}, "
                  f"median {statistics.median(st) if st else 0:.0f}, at 1/4, 1/2, 3/4 {quarters}, at the end "
                  f"{st[-1] if st else 0}")
+    lines.append(_waits_line(r["waits"], r["waiting"]))
     lines.extend(f"  clock: {line.split(': ', 1)[-1]}" for line in r["sweep_log"])
     return "\n".join(lines)
+
+
+def _waits_line(waits: list[tuple[float, float]], waiting: int) -> str:
+    """The wait from a wave's end to the next wave (or the escalation), over the phase and by thirds of
+    it (in order of ending): keeping up means it stays short from the first third to the last."""
+    delays = [d for _e, d in waits]
+    if not delays:
+        return "  wave end to next wave: none measured"
+    thirds = [delays[len(delays) * k // 3:len(delays) * (k + 1) // 3] for k in range(3)]
+    worst = max(_pct(t, 95) for t in thirds if t)
+    return (f"  a wave's end to the next wave or escalation ({len(delays)} waits; {waiting} still waiting at the end): "
+            f"p50 {_pct(delays, 50):.1f} s, p95 {_pct(delays, 95):.1f} s, max {max(delays):.1f} s; p95 by thirds "
+            f"of the phase {', '.join(f'{_pct(t, 95):.1f}' for t in thirds if t)} s; goal p95 <= "
+            f"{GOAL_WAIT_S:g} s in every third (two idle sweep intervals): "
+            f"{'keeps up' if worst <= GOAL_WAIT_S else 'falls behind'}")
 
 
 def section(quick: bool = False) -> str:
