@@ -11,6 +11,7 @@ from sqlalchemy import exists, update
 from sqlmodel import Session, select
 
 from dispatch.lifecycle import OfferStatus, RequestStatus, SosStatus
+from models.lists import among
 from models.providers import Provider
 from models.requests import Offer, ServiceRequest
 from models.seniors import Senior
@@ -76,6 +77,15 @@ def requests_to_advance(*, session: Session, now: datetime, limit: int | None = 
     return sorted(ids)[:limit]
 
 
+# A batch's reads, the same SQL for any batch (models.lists).
+_LOCK_DUE = (select(ServiceRequest).where(among(ServiceRequest.id, "ids"), ServiceRequest.status.in_(_ADVANCEABLE))
+             .order_by(ServiceRequest.id).with_for_update(skip_locked=True)
+             .execution_options(populate_existing=True))
+_PRIOR_OFFERS = select(_OFFERS.c.request_id, _OFFERS.c.id, _OFFERS.c.provider_id,
+                       _OFFERS.c.status).where(among(_OFFERS.c.request_id, "ids"))
+_SENIORS = select(Senior).where(among(Senior.id, "ids"))
+
+
 def advance_requests(*, session: Session, request_ids: list[int], directory: ProviderDirectory,
                      now: datetime) -> dict[int, str]:
     """Open the next wave (or escalate) for each of several requests that still need one, in one
@@ -90,14 +100,10 @@ def advance_requests(*, session: Session, request_ids: list[int], directory: Pro
     outcome = {rid: "skipped" for rid in request_ids}
     ids = sorted(outcome)[:ADVANCE_BATCH]
     # populate_existing: the rows as locked, whatever this session read of them before.
-    requests = session.exec(select(ServiceRequest)
-                            .where(ServiceRequest.id.in_(ids), ServiceRequest.status.in_(_ADVANCEABLE))
-                            .order_by(ServiceRequest.id).with_for_update(skip_locked=True)
-                            .execution_options(populate_existing=True)).all()
+    requests = session.exec(_LOCK_DUE, params={"ids": ids}).all()
     prior: dict[int, list] = {r.id: [] for r in requests}
     if requests:
-        for row in session.execute(select(_OFFERS.c.request_id, _OFFERS.c.id, _OFFERS.c.provider_id,
-                                          _OFFERS.c.status).where(_OFFERS.c.request_id.in_(list(prior)))):
+        for row in session.execute(_PRIOR_OFFERS, {"ids": list(prior)}):
             prior[row.request_id].append(row)
     due = []
     for r in requests:
@@ -110,7 +116,7 @@ def advance_requests(*, session: Session, request_ids: list[int], directory: Pro
     if not due:
         session.rollback()
         return outcome
-    seniors = {s.id: s for s in session.exec(select(Senior).where(Senior.id.in_({r.senior_id for r in due})))}
+    seniors = {s.id: s for s in session.exec(_SENIORS, params={"ids": sorted({r.senior_id for r in due})})}
     outcome.update(open_next_waves(session, [Due(r, seniors[r.senior_id], prior[r.id]) for r in due],
                                    directory=directory, now=now))
     session.commit()

@@ -26,6 +26,7 @@ from dispatch.geo import GeoIndex, IndexEntry, bounding_box, great_circle_km_man
 from dispatch.lifecycle import VISIT_STATUSES, RequestStatus
 from dispatch.matching import DUTY_FRESH_FOR, ProviderSnapshot
 from models.engine import read_session
+from models.lists import among
 from models.providers import Provider
 from models.requests import ServiceRequest
 from server.cooperate import give_way, in_background
@@ -243,22 +244,24 @@ class CandidateFacts:
     user_ids: dict[int, int]  # the account behind each provider, to address their events
 
 
+_PROFILES = select(*_SNAPSHOT_COLUMNS).where(among(Provider.id, "ids"))
+
+
 def _load_profiles(session: Session, ids: list[int]) -> dict[int, tuple[ProviderSnapshot, int]]:
-    rows = session.exec(select(*_SNAPSHOT_COLUMNS).where(Provider.id.in_(ids))).all() if ids else []
+    rows = session.exec(_PROFILES, params={"ids": ids}).all() if ids else []
     return {p.id: (snapshot(p, []), p.user_id) for p in rows}
 
 
 # Built once (a booking's hot path): committed visits of the short list, and their completed visits to this senior.
 _REQ = ServiceRequest.__table__.c  # table columns: the statement runs on the Core path, no ORM compile
 _VISITS = (select(_REQ.provider_id, _REQ.status, _REQ.scheduled_start, _REQ.scheduled_end)
-           .where(_REQ.provider_id.in_(bindparam("ids", expanding=True)),
+           .where(among(_REQ.provider_id, "ids"),
                   _REQ.status.in_([s.value for s in VISIT_STATUSES])
                   | ((_REQ.status == RequestStatus.COMPLETED.value) & (_REQ.senior_id == bindparam("senior_id")))))
 _VISITS_MANY = (select(_REQ.provider_id, _REQ.status, _REQ.scheduled_start, _REQ.scheduled_end, _REQ.senior_id)
-                .where(_REQ.provider_id.in_(bindparam("ids", expanding=True)),
+                .where(among(_REQ.provider_id, "ids"),
                        _REQ.status.in_([s.value for s in VISIT_STATUSES])
-                       | ((_REQ.status == RequestStatus.COMPLETED.value)
-                          & _REQ.senior_id.in_(bindparam("senior_ids", expanding=True)))))
+                       | ((_REQ.status == RequestStatus.COMPLETED.value) & among(_REQ.senior_id, "senior_ids"))))
 
 
 def _visits(session: Session, senior_id: int, ids: list[int]) -> tuple[dict[int, list], dict[int, int]]:

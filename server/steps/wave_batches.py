@@ -14,6 +14,7 @@ from sqlmodel import Session, select
 from dispatch.lifecycle import OfferStatus, RequestStatus
 from dispatch.matching import rank
 from dispatch.offers import plan_wave
+from models.lists import among
 from models.providers import Provider
 from models.requests import Offer, ServiceRequest
 from models.seniors import Senior
@@ -143,9 +144,10 @@ def _next_wave_all(session: Session, pairs: list, *, now: datetime) -> list:
     for source, group in _by_source(pairs).items():
         if source == RequestStatus.OFFERING:  # the status stays: no transition, no step in the history
             ids = [d.request.id for d, _w in group]
-            won |= set(session.execute(update(_REQUESTS).where(_REQUESTS.c.id.in_(ids), _as_read(group),
+            won |= set(session.execute(update(_REQUESTS).where(among(_REQUESTS.c.id, "ids"), _as_read(group),
                                                                 _REQUESTS.c.status == source.value)
-                                       .values(updated_at=now, **fields).returning(_REQUESTS.c.id)).scalars())
+                                       .values(updated_at=now, **fields).returning(_REQUESTS.c.id),
+                                       {"ids": ids}).scalars())
         else:
             won |= move_many_if_still(session, {d.request.id: w.decision.reason for d, w in group}, source,
                                       RequestStatus.OFFERING, now=now, actor_id=None, where=_as_read(group), **fields)
