@@ -68,7 +68,13 @@ def serve(host: str | None, port: int | None, no_scheduler: bool) -> None:
 def clock() -> None:
     """Run the scheduler (exactly one per deployment)."""
     from server.jobs import run_clock
+    from server.state import state
 
+    # The clock decides, the web processes deliver: its relay never starts, and the events its jobs
+    # write (a sweep's new offers, an SOS escalation) are claimed by theirs, at once after their next
+    # commit and within their 0.5-s poll otherwise. The clock is one process however many web
+    # processes there are; relaying them took a quarter of its CPU under load (docs/performance.md).
+    state().relay.stop()
     run_clock(_engine())
 
 

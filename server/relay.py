@@ -159,12 +159,13 @@ class Relay:
     def start(self) -> None:
         """Start the background loop once."""
         with self._start_lock:
-            if not self._started:
+            if not self._started and not self._stopping.is_set():
                 threading.Thread(target=self._run, name="linli-relay", daemon=True).start()
                 self._started = True
 
     def stop(self) -> None:
-        """Stop the loop (tests, shutdown); emits already claimed are finished first."""
+        """Stop the loop (tests, shutdown; `linli clock` before it ever starts); emits already claimed
+        are finished first."""
         self._stopping.set()
         self._wake.set()
 

@@ -99,3 +99,63 @@ def test_killed_restarted_and_doubled_clocks_make_neither_duplicates_nor_gaps(tm
     assert set(keys) == expected, f"gaps or extras (killed at {killed_at} of {len(expected)})"
     assert min(start for _, _, start in rows) >= now
     engine.dispose()
+
+
+def _unrelayed(engine, after: int) -> tuple[int, int]:
+    """(events written after id `after`, how many of them are still unrelayed)."""
+    from models.events import Event
+
+    with read_session(engine) as s:
+        rows = s.execute(select(Event.relayed_at).where(Event.id > after)).scalars().all()
+    return len(rows), sum(at is None for at in rows)
+
+
+def test_the_clock_leaves_its_events_to_the_web_processes_relays(tmp_path):
+    """The clock writes a sweep's events and relays none of them (it is one process, the web tier as
+    many as needed); a web process started later claims them from its first poll."""
+    from models.events import Event
+    from models.requests import Offer
+    from models.seniors import Senior
+
+    instance = tmp_path / "instance"
+    instance.mkdir()
+    engine = make_engine(f"sqlite:///{instance / 'linli.db'}")
+    upgrade(engine)
+    now = datetime.now(timezone.utc)
+    with write_session(engine) as s:
+        w = f.senior_and_provider(s, north_km=0.5)
+        request = ServiceRequest(senior_id=w.senior_id, community_id=f.first_community(s).id, service_type="meal",
+                                 status="offering", asap=True, scheduled_start=now - timedelta(minutes=2),
+                                 scheduled_end=now + timedelta(minutes=58), duration_minutes=60, wave=1,
+                                 first_offer_at=now - timedelta(minutes=2), priority=0,
+                                 created_by=s.get(Senior, w.senior_id).user_id)
+        s.add(request)
+        s.flush()
+        s.add(Offer(request_id=request.id, provider_id=w.provider_id, wave=1, status="offered", score=90.0,
+                    distance_km=0.5, created_at=now - timedelta(minutes=2), expires_at=now - timedelta(seconds=30)))
+        s.commit()
+        request_id = request.id
+        before = s.execute(select(func.coalesce(func.max(Event.id), 0))).scalar_one()
+    log = tmp_path / "clock.log"
+    clock = _clock(instance, log)
+    try:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:  # the first sweep runs 5 s after the clock starts
+            with read_session(engine) as s:
+                if s.get(ServiceRequest, request_id).status != "offering":
+                    break
+            time.sleep(0.2)
+        with read_session(engine) as s:
+            assert s.get(ServiceRequest, request_id).status == "escalated", log.read_text()[-3000:]
+        time.sleep(1.5)  # a relay in the clock would have claimed them by now
+        written, waiting = _unrelayed(engine, before)
+        assert written >= 2 and waiting == written, (written, waiting)
+        with f.LiveServer({"LINLI_INSTANCE_PATH": str(instance), "LINLI_SECRET_KEY": "clock-test"},
+                          log=tmp_path / "serve.log"):
+            deadline = time.monotonic() + 10
+            while _unrelayed(engine, before)[1] and time.monotonic() < deadline:
+                time.sleep(0.1)
+            assert _unrelayed(engine, before) == (written, 0)
+    finally:
+        clock.terminate()
+        clock.wait(10)
