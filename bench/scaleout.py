@@ -314,7 +314,8 @@ def _two_processes(plan, env, tmp, ids, headers, tokens, backends, url) -> dict:
         clock_out.close()
     ticks = [float(m) for m in TICK.findall(text)]
     return {"pg2": two, "sweep_row": sweep, "ticks": ticks, "skipped": text.count("maximum number of running"),
-            "stalled": watch.stalled, "waits": waits, "waiting": waiting, "clock_cpu_s": clock_cpu, "phase_s": phase_s, "backlog": watch.closed,
+            "stalled": watch.stalled, "waits": waits, "waiting": waiting, "clock_cpu_s": clock_cpu,
+            "phase_s": phase_s, "backlog": watch.closed,
             "advanced": sum(int(n) for n in ADVANCED.findall(text)),
             "sweep_log": [line for line in text.splitlines() if "sweep" in line][-3:]}
 

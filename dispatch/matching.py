@@ -224,27 +224,32 @@ def _certification_part(p: ProviderSnapshot, req: RequestSpec, w: Weights) -> tu
     return "certification", w.certification_match * len(held) / len(req.required_certifications), held
 
 
-def _labels(code: str, said) -> tuple[str, str]:
-    if code == "distance":
-        return f"距离 {said:.1f} 公里", f"{said:.1f} km away"
-    if code == "continuity":
-        return f"曾服务该老人 {said} 次", f"served this senior {said} times"
-    if code == "rating":
-        if said is None:
-            return "暂无评分", "no ratings yet"
-        avg, n = said
-        return f"评分 {avg:.1f}（{n} 条）", f"rated {avg:.1f} ({n} ratings)"
-    if code == "credit":
-        return f"信用分 {said}", f"credit score {said}"
-    if code == "load":
-        return f"当前任务 {said} 个", f"{said} job{'s' if said != 1 else ''} in hand"
-    if not said:  # certification
+def _certification_labels(held: list[str]) -> tuple[str, str]:
+    if not held:
         return "未持有所需证书", "holds none of the required certificates"
-    return f"持有证书 {'、'.join(said)}", f"holds certificates: {', '.join(said)}"
+    return f"持有证书 {'、'.join(held)}", f"holds certificates: {', '.join(held)}"
+
+
+def _rating_labels(said: tuple[float, int] | None) -> tuple[str, str]:
+    if said is None:
+        return "暂无评分", "no ratings yet"
+    avg, n = said
+    return f"评分 {avg:.1f}（{n} 条）", f"rated {avg:.1f} ({n} ratings)"
+
+
+# A part's (zh, en) labels from what it says, by its code.
+_LABELS = {
+    "distance": lambda km: (f"距离 {km:.1f} 公里", f"{km:.1f} km away"),
+    "continuity": lambda n: (f"曾服务该老人 {n} 次", f"served this senior {n} times"),
+    "rating": _rating_labels,
+    "credit": lambda credit: (f"信用分 {credit}", f"credit score {credit}"),
+    "load": lambda n: (f"当前任务 {n} 个", f"{n} job{'s' if n != 1 else ''} in hand"),
+    "certification": _certification_labels,
+}
 
 
 def _reason(code: str, points: float, said) -> Reason:
-    return Reason(code, *_labels(code, said), points)
+    return Reason(code, *_LABELS[code](said), points)
 
 
 def score_candidate(p: ProviderSnapshot, req: RequestSpec, km: float, past_visits: int,

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from enum import StrEnum
 
-from sqlalchemy import insert, update
+from sqlalchemy import update
 from sqlmodel import Session
 
 from dispatch.catalog import ProviderStatus
@@ -84,8 +84,8 @@ def enter(request: ServiceRequest, target: RequestStatus) -> None:
     request.status = target
 
 
-_INSERT_STEP = insert(RequestHistory.__table__)
-# Several steps at once (a sweep's batch, a new request's two): one short statement (models.bulk).
+# Steps on the table, one or many (a sweep's batch, a new request's two) in one short statement
+# (models.bulk): the ORM would spend a statement and a RETURNING on each for objects nobody reads.
 INSERT_STEPS = JsonInsert(RequestHistory.__table__,
                           ("request_id", "at", "actor_id", "from_status", "to_status", "note"))
 
@@ -93,11 +93,10 @@ INSERT_STEPS = JsonInsert(RequestHistory.__table__,
 def record(session: Session, request_id: int, source: RequestStatus | None, target: RequestStatus, *,
            now: datetime, actor_id: int | None, note: str | None = None) -> None:
     """Add one step to a request's history (source None: the request was just made); the request
-    must be in the database. Written at once on the table: the ORM would spend a statement and a
-    RETURNING on each step for objects nobody reads in this transaction."""
-    session.execute(_INSERT_STEP, {"request_id": request_id, "at": now, "actor_id": actor_id,
-                                   "from_status": None if source is None else str(source),
-                                   "to_status": str(target), "note": note})
+    must be in the database. Written at once, on the table (INSERT_STEPS)."""
+    INSERT_STEPS.execute(session, [{"request_id": request_id, "at": now, "actor_id": actor_id,
+                                    "from_status": None if source is None else str(source),
+                                    "to_status": str(target), "note": note}])
 
 
 def _move_by(session: Session, holder, table, target) -> None:
